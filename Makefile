@@ -1,0 +1,65 @@
+# From Scratch. `make run` and `make test` do all the set-up on a machine with Python 3.11 and git.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Prefer the distribution's Python: the sandbox's unprivileged user must be able to read the
+# interpreter a virtual environment points at (a pyenv build under /root is mode 0700).
+PYTHON ?= $(shell for p in /usr/bin/python3.11 python3.11 python3; do command -v $$p >/dev/null 2>&1 && { command -v $$p; break; }; done)
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Offline mirror of course datasets; this workplace keeps one beside the checkout.
+COURSE_ASSETS_DIR ?= $(abspath $(wildcard ../shared/data))
+export COURSE_ASSETS_DIR
+
+.PHONY: help run test test-unit test-e2e lint format bench frontend clean
+
+help:
+	@echo "make run    - the whole platform at http://$(HOST):$(PORT) (SQLite, own Redis, worker, flagship course)"
+	@echo "make test   - install test dependencies and run the whole suite (unit, integration, browser)"
+	@echo "make lint   - ruff"
+	@echo "make bench  - grading latency benchmark (bench/grading_latency.py)"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "From Scratch needs Python 3.11 (found " + sys.version.split()[0] + ")"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.base-installed: requirements/base.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/base.txt
+	@touch $@
+
+$(VENV)/.test-installed: requirements/test.txt $(VENV)/.base-installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/test.txt
+	@touch $@
+
+run: $(VENV)/.base-installed
+	@tools/system_packages.sh run
+	@$(BIN)/python tools/devstack.py --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-installed
+	@tools/system_packages.sh test
+	@$(BIN)/python tools/testrun.py
+
+test-unit: $(VENV)/.test-installed
+	@$(BIN)/python tools/testrun.py --no-e2e
+
+test-e2e: $(VENV)/.test-installed
+	@$(BIN)/python tools/testrun.py --only-e2e
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.test-installed
+	@$(BIN)/python bench/grading_latency.py
+
+frontend:
+	frontend/build.sh
+
+clean:
+	rm -rf var/ $(VENV)

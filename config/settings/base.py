@@ -1,0 +1,193 @@
+"""Settings shared by every mode. Mode files (dev, test, prod) only override what differs.
+
+Every value that varies between deployments comes from the environment (12-factor); nothing
+here reads `settings.X` of another module at import time.
+"""
+
+from pathlib import Path
+
+from config.env import celery_broker_url, database_config, env, redis_url
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+# Everything a running instance writes (SQLite file, Redis socket, dataset cache, logs) lives here.
+VAR_DIR = Path(env.str("FROMSCRATCH_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdef")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    # daphne first: `runserver` then serves ASGI, websockets included.
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.sites",
+    "channels",
+    "django_htmx",
+    "allauth",
+    "allauth.account",
+    "accounts",
+    "courses",
+    "grader",
+    "gpu_runner",
+    "tutor",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+SITE_ID = 1
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "frontend.context_processors.site",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_config(env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = redis_url(env.str("REDIS_URL", default=f"unix://{VAR_DIR / 'run' / 'redis.sock'}"))
+# Prefix for every Redis key this instance writes (channel layer, Celery, cache, event logs), so
+# several instances or test runs can share one Redis without crossing.
+KEY_PREFIX = env.str("FROMSCRATCH_KEY_PREFIX", default="")
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{KEY_PREFIX}asgi"},
+    },
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{KEY_PREFIX}fs",
+    }
+}
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+# https://docs.allauth.org/en/latest/account/configuration.html
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_SESSION_REMEMBER = True
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="From Scratch <noreply@fromscratch.local>")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta tag; kept default
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Results live on the Submission row; no result backend.
+CELERY_TASK_IGNORE_RESULT = True
+# A worker holds one job at a time and acknowledges it only when done, so a killed worker's
+# job goes back to the queue; the attempt counter in the database stops a poison job looping.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_DEFAULT_QUEUE = "grader"
+CELERY_TASK_ROUTES = {
+    "gpu_runner.run_job": {"queue": "grade.cpu"},  # overridden per job by the exercise's device
+    "grader.*": {"queue": "grader"},
+    "tutor.*": {"queue": "grader"},
+}
+# Longest wall limit any exercise may declare; the broker's visibility timeout must exceed the
+# longest task or Redis hands an unfinished job to a second worker.
+GRADER_MAX_WALL_SECONDS = env.int("GRADER_MAX_WALL_SECONDS", default=900)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * (GRADER_MAX_WALL_SECONDS + 60)}
+if KEY_PREFIX:
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = KEY_PREFIX
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "reap-stuck-submissions": {"task": "grader.reap_stuck", "schedule": 30.0},
+}
+
+# --- Grading
+# Set explicitly to run learner code without the sandbox (single learner, own machine only).
+GRADER_UNSAFE_LOCAL = env.bool("GRADER_UNSAFE_LOCAL", default=False)
+GRADER_MAX_ATTEMPTS = env.int("GRADER_MAX_ATTEMPTS", default=3)
+# A submission still queued after this long is re-enqueued by the reaper (a lost message).
+GRADER_QUEUE_TIMEOUT_SECONDS = env.int("GRADER_QUEUE_TIMEOUT_SECONDS", default=600)
+GRADER_WARM_POOL = env.bool("GRADER_WARM_POOL", default=True)
+COURSE_ASSETS_DIR = env.str("COURSE_ASSETS_DIR", default="")
+DATASET_CACHE_DIR = VAR_DIR / "datasets"
+
+# --- Tutor: any OpenAI-compatible endpoint; empty means the offline tutor.
+TUTOR_BASE_URL = env.str("TUTOR_BASE_URL", default="")
+TUTOR_API_KEY = env.str("TUTOR_API_KEY", default="")
+TUTOR_MODEL = env.str("TUTOR_MODEL", default="")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

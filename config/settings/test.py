@@ -1,0 +1,26 @@
+"""pytest: real Redis and PostgreSQL when REDIS_URL / DATABASE_URL are set, embedded otherwise."""
+
+import os
+import secrets
+
+# One prefix per test session, exported so the Celery worker and servers the tests start share
+# it: a test run never sees another run's queues or channel groups on a shared Redis.
+os.environ.setdefault("FROMSCRATCH_KEY_PREFIX", f"t{secrets.token_hex(3)}:")
+
+from config.settings.base import *  # noqa: E402, F403
+from config.settings.base import DATABASES, KEY_PREFIX, VAR_DIR, env  # noqa: E402
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: live-server tests and the real Celery worker open their own connections.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{KEY_PREFIX.strip(':')}.sqlite3")}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+GRADER_WARM_POOL = env.bool("GRADER_WARM_POOL", default=False)

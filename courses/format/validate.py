@@ -1,0 +1,303 @@
+"""Validate a course tree and turn it into a normalized spec.
+
+`validate(tree)` returns (spec, problems). Every problem names a file and line; all of them are
+collected in one pass so an author fixes everything at once. The spec is only usable when the
+problem list is empty. Exercise-specific checks live in exercises.py.
+"""
+
+import hashlib
+import re
+from pathlib import Path
+
+import yaml
+
+from courses import rendering
+from courses.format import schema, tomlpos
+from courses.format.exercises import validate_exercise
+from courses.format.tree import CourseTree, Problem
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+NUMBER_PREFIX = re.compile(r"^\d+[-_]")
+
+
+def strip_number(name: str) -> str:
+    return NUMBER_PREFIX.sub("", name)
+
+
+class Context:
+    """Problems collector plus helpers shared by the course, module and exercise checks."""
+
+    def __init__(self, tree: CourseTree):
+        self.tree = tree
+        self.problems: list[Problem] = []
+
+    def error(self, file: str, line: int, message: str) -> None:
+        self.problems.append(Problem(file, line or 1, message))
+
+    def toml(self, path: str):
+        if path not in self.tree.files:
+            return None
+        try:
+            text = self.tree.text(path)
+        except UnicodeDecodeError:
+            self.error(path, 1, "file is not UTF-8 text")
+            return None
+        try:
+            return tomlpos.parse(text)
+        except tomlpos.TomlError as exc:
+            self.error(path, exc.line, exc.message)
+            return None
+
+    def slug(self, value, file: str, line: int, what: str) -> bool:
+        if not isinstance(value, str) or not SLUG.match(value):
+            self.error(file, line, f"{what} {value!r} is not a valid slug (lowercase letters, digits and hyphens)")
+            return False
+        return True
+
+
+def parse_front_matter(ctx: Context, path: str) -> tuple[dict, str, int] | None:
+    try:
+        text = ctx.tree.text(path)
+    except UnicodeDecodeError:
+        ctx.error(path, 1, "file is not UTF-8 text")
+        return None
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        ctx.error(path, 1, "a lesson starts with front matter between --- lines (title: ..., minutes: ...)")
+        return None
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        ctx.error(path, 1, "front matter is not closed with a --- line")
+        return None
+    try:
+        front = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 2
+        ctx.error(path, line, f"invalid front matter: {getattr(exc, 'problem', exc)}")
+        return None
+    if not isinstance(front, dict):
+        ctx.error(path, 2, "front matter must be key: value pairs")
+        return None
+    keys = {k: i + 2 for i, raw in enumerate(lines[1:end]) for k in [raw.split(":", 1)[0].strip()] if ":" in raw and not raw.startswith(" ")}
+    schema.check_table(front, schema.FRONT_MATTER, file=path, line_of=lambda p: keys.get(p[-1], 1) if p else 1,
+                       path=(), problems=ctx.problems, where="front matter")
+    body = "\n".join(lines[end + 1:])
+    return front, body, end + 1  # body line n is file line n + offset
+
+
+def validate(tree: CourseTree, *, dataset_dirs: tuple = ()) -> tuple[dict, list[Problem]]:
+    """`dataset_dirs`: folders where declared datasets may already be (cache, offline mirror);
+    a file found there must match its declared sha256 and size."""
+    ctx = Context(tree)
+    spec = {"course": {}, "modules": [], "lessons": {}, "exercises": {}}
+    if "course.toml" not in tree.files:
+        ctx.error("course.toml", 1, "missing: every course folder has a course.toml at its root")
+        return spec, ctx.problems
+    doc = ctx.toml("course.toml")
+    if doc is None:
+        return spec, ctx.problems
+    course = doc.data
+    schema.check_table(course, schema.COURSE, file="course.toml", line_of=doc.line, path=(), problems=ctx.problems, where="course.toml")
+    if "slug" in course:
+        ctx.slug(course["slug"], "course.toml", doc.line(("slug",)), "course slug")
+    datasets = _datasets(ctx, doc, course.get("datasets") or [])
+    _verify_local_datasets(ctx, datasets, dataset_dirs)
+    if isinstance(course.get("tutor"), dict):
+        schema.check_table(course["tutor"], schema.TUTOR, file="course.toml", line_of=doc.line, path=("tutor",),
+                           problems=ctx.problems, where="[tutor]")
+    spec["course"] = {"slug": course.get("slug", ""), "title": course.get("title", ""), "summary": course.get("summary", ""),
+                      "authors": course.get("authors") or [], "label": course.get("label", ""), "license": course.get("license", ""),
+                      "datasets": datasets, "tutor": course.get("tutor") or {}}
+
+    module_dirs = course.get("modules") or []
+    if not isinstance(module_dirs, list):
+        module_dirs = []
+    present = tree.dirs("modules")
+    for extra in sorted(set(present) - set(module_dirs)):
+        ctx.error(f"modules/{extra}/module.toml", 1, f"module folder {extra!r} is not listed in course.toml modules")
+    seen_dirs = set()
+    for name in module_dirs:
+        line = doc.line(("modules",))
+        if name in seen_dirs:
+            ctx.error("course.toml", line, f"module {name!r} is listed twice")
+            continue
+        seen_dirs.add(name)
+        if not isinstance(name, str) or name not in present:
+            ctx.error("course.toml", line, f"module folder modules/{name}/ does not exist")
+            continue
+        module = _module(ctx, name, spec, datasets)
+        if module:
+            spec["modules"].append(module)
+
+    _cross_checks(ctx, spec)
+    ctx.problems.sort(key=lambda p: (p.file, p.line))
+    return spec, ctx.problems
+
+
+def _datasets(ctx, doc, items) -> dict:
+    out = {}
+    if not isinstance(items, list):
+        return out
+    for i, item in enumerate(items):
+        path = ("datasets", i)
+        schema.check_table(item, schema.DATASET, file="course.toml", line_of=doc.line, path=path, problems=ctx.problems, where="[[datasets]]")
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        if item["name"] in out:
+            ctx.error("course.toml", doc.line(path), f"dataset {item['name']!r} is declared twice")
+        sha = item.get("sha256", "")
+        if isinstance(sha, str) and not re.fullmatch(r"[0-9a-f]{64}", sha):
+            ctx.error("course.toml", doc.line((*path, "sha256")), f"dataset {item['name']}: sha256 must be 64 lowercase hex digits")
+        url = item.get("url", "")
+        if isinstance(url, str) and not url.startswith(("https://", "http://")):
+            ctx.error("course.toml", doc.line((*path, "url")), f"dataset {item['name']}: url must start with https://")
+        if isinstance(item.get("size"), int) and item["size"] <= 0:
+            ctx.error("course.toml", doc.line((*path, "size")), f"dataset {item['name']}: size must be positive")
+        out[item["name"]] = {**item, "_line": doc.line((*path, "sha256"))}
+    return out
+
+
+def _verify_local_datasets(ctx, datasets: dict, dirs) -> None:
+    for name, item in datasets.items():
+        for folder in dirs:
+            candidate = Path(folder) / Path(name).name if folder else None
+            if not candidate or not candidate.is_file():
+                continue
+            data = candidate.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            if isinstance(item.get("sha256"), str) and digest != item["sha256"]:
+                ctx.error("course.toml", item["_line"], f"dataset {name}: {candidate} has sha256 {digest}, not the declared {item['sha256']}")
+            elif isinstance(item.get("size"), int) and len(data) != item["size"]:
+                ctx.error("course.toml", item["_line"], f"dataset {name}: {candidate} is {len(data)} bytes, not the declared {item['size']}")
+            break
+
+
+def _module(ctx: Context, name: str, spec: dict, datasets: dict) -> dict | None:
+    base = f"modules/{name}"
+    path = f"{base}/module.toml"
+    if path not in ctx.tree.files:
+        ctx.error(path, 1, "missing module.toml (title and item order of the module)")
+        return None
+    doc = ctx.toml(path)
+    if doc is None:
+        return None
+    data = doc.data
+    schema.check_table(data, schema.MODULE, file=path, line_of=doc.line, path=(), problems=ctx.problems, where="module.toml")
+    slug = data.get("slug") or strip_number(name)
+    ctx.slug(slug, path, doc.line(("slug",)), "module slug")
+    module = {"slug": slug, "title": data.get("title", ""), "summary": data.get("summary", ""), "path": base, "items": []}
+
+    lessons_here = {}
+    for rel in sorted(ctx.tree.under(f"{base}/lessons")):
+        lesson_path = f"{base}/lessons/{rel}"
+        if "/" in rel or not rel.endswith(".md"):
+            ctx.error(lesson_path, 1, "lessons/ holds only .md files")
+            continue
+        lesson = _lesson(ctx, lesson_path, slug)
+        if lesson:
+            if lesson["slug"] in spec["lessons"] or lesson["slug"] in lessons_here:
+                other = (spec["lessons"].get(lesson["slug"]) or lessons_here[lesson["slug"]])["path"]
+                ctx.error(lesson_path, 1, f"duplicate lesson slug {lesson['slug']!r} (also used by {other})")
+                continue
+            lessons_here[lesson["slug"]] = lesson
+    exercises_here = {}
+    for folder in ctx.tree.dirs(f"{base}/exercises"):
+        exercise = validate_exercise(ctx, f"{base}/exercises/{folder}", folder, slug, datasets)
+        if exercise:
+            if exercise["slug"] in spec["exercises"] or exercise["slug"] in exercises_here:
+                ctx.error(f"{base}/exercises/{folder}/exercise.toml", 1, f"duplicate exercise slug {exercise['slug']!r}")
+                continue
+            exercises_here[exercise["slug"]] = exercise
+    stray = [p for p in ctx.tree.under(f"{base}/exercises") if "/" not in p]
+    for rel in stray:
+        ctx.error(f"{base}/exercises/{rel}", 1, "exercises/ holds one folder per exercise")
+
+    items = data.get("items") if isinstance(data.get("items"), list) else []
+    listed = set()
+    for item in items:
+        line = doc.line(("items",))
+        if not isinstance(item, str) or ":" not in item:
+            ctx.error(path, line, f'item {item!r} must look like "lesson:slug" or "exercise:slug"')
+            continue
+        kind, item_slug = item.split(":", 1)
+        if (kind, item_slug) in listed:
+            ctx.error(path, line, f"item {item!r} is listed twice")
+            continue
+        listed.add((kind, item_slug))
+        if kind == "lesson":
+            if item_slug not in lessons_here:
+                ctx.error(path, line, f"lesson {item_slug!r} is listed but {base}/lessons/ has no lesson with that slug")
+                continue
+        elif kind == "exercise":
+            if item_slug not in exercises_here:
+                ctx.error(path, line, f"exercise {item_slug!r} is listed but {base}/exercises/ has no exercise with that slug")
+                continue
+        else:
+            ctx.error(path, line, f"unknown item kind {kind!r} (use lesson: or exercise:)")
+            continue
+        module["items"].append({"kind": kind, "slug": item_slug})
+    for lesson_slug, lesson in lessons_here.items():
+        if ("lesson", lesson_slug) not in listed:
+            ctx.error(lesson["path"], 1, f"lesson {lesson_slug!r} is not listed in {path} items")
+        spec["lessons"][lesson_slug] = lesson
+    for exercise_slug, exercise in exercises_here.items():
+        if ("exercise", exercise_slug) not in listed:
+            ctx.error(f"{exercise['path']}/exercise.toml", 1, f"exercise {exercise_slug!r} is not listed in {path} items")
+        spec["exercises"][exercise_slug] = exercise
+    return module
+
+
+def _lesson(ctx: Context, path: str, module_slug: str) -> dict | None:
+    parsed = parse_front_matter(ctx, path)
+    if parsed is None:
+        return None
+    front, body, offset = parsed
+    filename = path.rsplit("/", 1)[1][:-3]
+    slug = front.get("slug") or strip_number(filename)
+    ctx.slug(slug, path, 2, "lesson slug")
+    for line, message in rendering.html_problems(body):
+        ctx.error(path, line + offset, message)
+    minutes = front.get("minutes", 10)
+    if isinstance(minutes, int) and not 1 <= minutes <= 600:
+        ctx.error(path, 2, "minutes must be between 1 and 600")
+    objectives = front.get("objectives") or []
+    if not isinstance(objectives, list) or not all(isinstance(o, str) for o in objectives):
+        objectives = []
+    return {"slug": slug, "path": path, "module": module_slug, "title": str(front.get("title", "")),
+            "minutes": minutes if isinstance(minutes, int) else 10, "objectives": objectives,
+            "summary": str(front.get("summary", "")), "body": body, "offset": offset}
+
+
+def _cross_checks(ctx: Context, spec: dict) -> None:
+    lessons, exercises = spec["lessons"], spec["exercises"]
+    # Anchors exist for every [[lesson#anchor]] written in lessons and prompts.
+    anchors = {slug: {t["anchor"] for t in rendering.render(lesson["body"]).toc} | {""} for slug, lesson in lessons.items()}
+    sources = [(lesson["path"], lesson["body"], lesson["offset"]) for lesson in lessons.values()]
+    sources += [(ex["prompt_path"], ex["prompt"], 0) for ex in exercises.values() if ex.get("prompt_path")]
+    for path, body, offset in sources:
+        for line, target, anchor in rendering.render(body).crossrefs:
+            if target not in lessons:
+                ctx.error(path, line + offset, f"link [[{target}]] points at a lesson that does not exist")
+            elif anchor and anchor not in anchors[target]:
+                ctx.error(path, line + offset, f"link [[{target}#{anchor}]]: lesson {target!r} has no heading with anchor {anchor!r}")
+    order = [item["slug"] for module in spec["modules"] for item in module["items"] if item["kind"] == "exercise"]
+    for slug, ex in exercises.items():
+        toml_path = f"{ex['path']}/exercise.toml"
+        if ex.get("lesson") and ex["lesson"] not in lessons:
+            ctx.error(toml_path, ex["_lines"].get("lesson", 1), f"lesson {ex['lesson']!r} does not exist")
+        for dep in ex["depends_on"]:
+            if dep not in exercises:
+                ctx.error(toml_path, ex["_lines"].get("depends_on", 1), f"depends_on: exercise {dep!r} does not exist")
+            elif slug in order and dep in order and order.index(dep) > order.index(slug):
+                ctx.error(toml_path, ex["_lines"].get("depends_on", 1), f"depends_on: {dep!r} comes after {slug!r} in the course")
+        for use in ex["uses"]:
+            other = exercises.get(use["exercise"])
+            if other is None:
+                ctx.error(toml_path, ex["_lines"].get("uses", 1), f"uses: exercise {use['exercise']!r} does not exist")
+                continue
+            for f in use["files"]:
+                if f not in other["files"]:
+                    ctx.error(toml_path, ex["_lines"].get("uses", 1), f"uses: {f!r} is not one of {use['exercise']}'s files")
+            if slug in order and use["exercise"] in order and order.index(use["exercise"]) > order.index(slug):
+                ctx.error(toml_path, ex["_lines"].get("uses", 1), f"uses: {use['exercise']!r} comes after {slug!r} in the course")

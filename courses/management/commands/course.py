@@ -1,0 +1,217 @@
+"""`python manage.py course <action>`: the instructor's command line (docs/course-format.md).
+
+  new SLUG [--dir PATH] [--title T]      a skeleton course folder that validates
+  validate PATH                          every problem as file:line: message; exit 1 if any
+  test PATH [--exercise SLUG]            reference passes, starter and mutants fail (real runner)
+  import PATH [--publish]                a new immutable version (no-op if unchanged); all or nothing
+  export SLUG PATH [--version N]         write a version back out as a folder (round-trips)
+  assets PATH                            fetch / copy and verify the course's datasets
+  publish SLUG [--version N]             make a version the one learners see
+  rollback SLUG                          publish the previous published version
+  list                                   courses and their versions
+"""
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from courses.format.tree import load, write
+from courses.format.validate import validate
+from courses.models import Course, CourseVersion
+
+SKELETON = Path(__file__).resolve().parents[2] / "skeleton"
+
+
+class Command(BaseCommand):
+    help = "Author, check, import and publish courses kept as folders."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        p = sub.add_parser("new", help="create a skeleton course folder")
+        p.add_argument("slug")
+        p.add_argument("--dir", default=None)
+        p.add_argument("--title", default=None)
+        sub.add_parser("validate", help="check a course folder").add_argument("path")
+        p = sub.add_parser("test", help="run references, starters and mutants through the grader")
+        p.add_argument("path")
+        p.add_argument("--exercise", default=None)
+        p = sub.add_parser("import", help="import a folder as a new version")
+        p.add_argument("path")
+        p.add_argument("--publish", action="store_true")
+        p = sub.add_parser("export", help="write a version out as a folder")
+        p.add_argument("slug")
+        p.add_argument("path")
+        p.add_argument("--version", type=int, default=None)
+        sub.add_parser("assets", help="fetch and verify datasets").add_argument("path")
+        p = sub.add_parser("publish", help="publish a version")
+        p.add_argument("slug")
+        p.add_argument("--version", type=int, default=None)
+        sub.add_parser("rollback", help="publish the previous published version").add_argument("slug")
+        sub.add_parser("list", help="list courses and versions")
+
+    def handle(self, *args, action, **options):
+        getattr(self, f"do_{action}")(**options)
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _load_valid(self, path):
+        tree, problems = load(path)
+        spec, more = validate(tree, dataset_dirs=self._dataset_dirs())
+        problems = sorted(problems + more, key=lambda p: (p.file, p.line))
+        return tree, spec, problems
+
+    def _dataset_dirs(self):
+        return tuple(d for d in (settings.COURSE_ASSETS_DIR, str(settings.DATASET_CACHE_DIR)) if d)
+
+    def _report(self, problems, path):
+        for problem in problems:
+            self.stderr.write(f"{Path(path) / problem.file}:{problem.line}: {problem.message}")
+        raise CommandError(f"{len(problems)} problem(s) found; nothing was changed")
+
+    # --- actions ------------------------------------------------------------------------------
+    def do_new(self, slug, dir, title, **_):
+        from courses.format.validate import SLUG
+
+        if not SLUG.match(slug):
+            raise CommandError(f"{slug!r} is not a valid slug (lowercase letters, digits and hyphens)")
+        target = Path(dir or slug)
+        if target.exists() and any(target.iterdir()):
+            raise CommandError(f"{target} exists and is not empty")
+        shutil.copytree(SKELETON, target, dirs_exist_ok=True)
+        toml = target / "course.toml"
+        toml.write_text(toml.read_text().replace("{slug}", slug).replace("{title}", title or slug.replace("-", " ").title()))
+        self.stdout.write(f"created {target}/ — check it with: python manage.py course validate {target}")
+
+    def do_validate(self, path, **_):
+        tree, spec, problems = self._load_valid(path)
+        if problems:
+            self._report(problems, path)
+        ex = spec["exercises"]
+        self.stdout.write(self.style.SUCCESS(
+            f"{path}: valid — {len(spec['modules'])} modules, {len(spec['lessons'])} lessons, {len(ex)} exercises, "
+            f"{sum(len(e['tests']) for e in ex.values())} tests, {sum(len(e['mutants']) for e in ex.values())} mutants"))
+
+    def do_test(self, path, exercise, **_):
+        from gpu_runner import runtime
+        from gpu_runner.sandbox.diagnose import sandbox_status
+        from grader.course_check import check_exercise
+
+        tree, spec, problems = self._load_valid(path)
+        if problems:
+            self._report(problems, path)
+        usable, why = sandbox_status(runtime.sandbox_config())
+        if not usable:
+            raise CommandError(f"cannot run learner code here: {why}")
+        order = [i["slug"] for m in spec["modules"] for i in m["items"] if i["kind"] == "exercise"]
+        if exercise:
+            if exercise not in spec["exercises"]:
+                raise CommandError(f"no exercise {exercise!r} in {path} (exercises: {', '.join(order)})")
+            order = [exercise]
+        pool = runtime.pool()
+        self.stdout.write(f"{'exercise':<18} {'candidate':<28} {'expect':<6} {'tests':>7}  {'result':<6} {'time':>6}  detail")
+        rows, started = [], time.monotonic()
+
+        def show(row):
+            mark = self.style.SUCCESS("ok") if row.ok else self.style.ERROR("MISS")
+            self.stdout.write(f"{row.exercise:<18} {row.candidate:<28} {row.expect:<6} {row.passed:>3}/{row.total:<3}  {mark:<6} "
+                              f"{row.seconds:>5.1f}s  {row.detail[:110]}")
+            sys.stdout.flush()
+
+        try:
+            for slug in order:
+                rows += check_exercise(tree, spec, spec["exercises"][slug], pool=pool, data_dir=settings.DATASET_CACHE_DIR,
+                                       mirror_dir=settings.COURSE_ASSETS_DIR, progress=show)
+        finally:
+            pool.close()
+        misses = [r for r in rows if not r.ok]
+        summary = f"{len(rows)} runs over {len(order)} exercises in {time.monotonic() - started:.0f}s: {len(misses)} miss(es)"
+        if misses:
+            raise CommandError(summary)
+        self.stdout.write(self.style.SUCCESS(summary))
+
+    def do_import(self, path, publish, **_):
+        from courses.services import CourseInvalid, version_import, version_publish
+
+        tree, problems = load(path)
+        if problems:
+            self._report(problems, path)
+        try:
+            version, created = version_import(tree=tree, note=f"imported from {Path(path).resolve().name}",
+                                              dataset_dirs=self._dataset_dirs())
+        except CourseInvalid as exc:
+            self._report(exc.problems, path)
+        if created:
+            self.stdout.write(self.style.SUCCESS(f"imported {version} (hash {version.content_hash[:12]})"))
+        else:
+            self.stdout.write(f"unchanged: {version} already has this content (hash {version.content_hash[:12]})")
+        if publish:
+            version_publish(version=version)
+            self.stdout.write(self.style.SUCCESS(f"published {version}"))
+
+    def _version(self, slug, number):
+        course = Course.objects.filter(slug=slug).first()
+        if course is None:
+            raise CommandError(f"no course {slug!r}")
+        qs = course.versions.all()
+        version = qs.filter(number=number).first() if number else qs.order_by("-number").first()
+        if version is None:
+            raise CommandError(f"{slug} has no version {number}" if number else f"{slug} has no versions")
+        return version
+
+    def do_export(self, slug, path, version, **_):
+        from courses.services import version_tree
+
+        v = self._version(slug, version)
+        try:
+            write(version_tree(v), path)
+        except FileExistsError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(self.style.SUCCESS(f"exported {v} to {path} (hash {v.content_hash[:12]})"))
+
+    def do_assets(self, path, **_):
+        from gpu_runner.datasets import DatasetError, ensure
+
+        tree, spec, problems = self._load_valid(path)
+        if problems:
+            self._report(problems, path)
+        failures = 0
+        for name, dataset in spec["course"]["datasets"].items():
+            try:
+                target = ensure(settings.DATASET_CACHE_DIR, dataset, mirror_dir=settings.COURSE_ASSETS_DIR)
+                self.stdout.write(f"{name}: ok ({target})")
+            except DatasetError as exc:
+                failures += 1
+                self.stderr.write(f"{name}: {exc}")
+        if failures:
+            raise CommandError(f"{failures} dataset(s) not available")
+
+    def do_publish(self, slug, version, **_):
+        from courses.services import version_publish
+
+        v = version_publish(version=self._version(slug, version))
+        self.stdout.write(self.style.SUCCESS(f"published {v}"))
+
+    def do_rollback(self, slug, **_):
+        from courses.services import version_rollback
+
+        course = Course.objects.filter(slug=slug).first()
+        if course is None:
+            raise CommandError(f"no course {slug!r}")
+        try:
+            v = version_rollback(course=course)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(self.style.SUCCESS(f"rolled back: {v} is published"))
+
+    def do_list(self, **_):
+        for course in Course.objects.all():
+            current = course.published_version_id
+            self.stdout.write(f"{course.slug}: {course.title}")
+            for v in course.versions.order_by("-number"):
+                flag = " (live)" if v.pk == current else ""
+                self.stdout.write(f"  v{v.number} {v.status}{flag} {v.created_at:%Y-%m-%d %H:%M} {v.content_hash[:12]} {v.note}")
+        if not CourseVersion.objects.exists():
+            self.stdout.write("no courses yet: python manage.py course import PATH")

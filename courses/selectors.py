@@ -1,0 +1,145 @@
+"""Reads for courses, and the permission gates for course objects.
+
+Every view that touches a course goes through one of the `*_get_for_user` gates: they return the
+object or raise. A course the user may not see is a 404 (its existence is not revealed); a course
+the user sees but lacks the role for is a 403.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import Http404
+
+from courses.format.exercises import bundle as split_bundle
+from courses.models import Course, CourseVersion, Exercise, ExerciseProgress, Lesson, Membership, Module
+
+Role = Membership.Role
+# Who may do what, by role. Site staff count as instructors of every course.
+_RANK = {None: 0, Role.STUDENT: 1, Role.TA: 2, Role.INSTRUCTOR: 3}
+
+
+def role_for(*, user, course: Course) -> str | None:
+    if not user.is_authenticated:
+        return None
+    if user.is_staff:
+        return Role.INSTRUCTOR
+    cache = getattr(user, "_course_roles", None)
+    if cache is None:
+        cache = user._course_roles = {}
+    if course.pk not in cache:
+        cache[course.pk] = Membership.objects.filter(user=user, course=course).values_list("role", flat=True).first()
+    return cache[course.pk]
+
+
+def has_role(*, user, course: Course, role: str) -> bool:
+    return _RANK[role_for(user=user, course=course)] >= _RANK[role]
+
+
+def course_get_for_user(*, user, slug: str, role: str | None = None) -> Course:
+    """The course if `user` may see it, and holds at least `role` when one is asked for.
+
+    A published course is visible to every signed-in user (so they can enroll); an unpublished
+    one only to its staff.
+    """
+    course = Course.objects.select_related("published_version").filter(slug=slug).first()
+    if course is None:
+        raise Http404("No such course.")
+    current = role_for(user=user, course=course)
+    if course.published_version_id is None and _RANK[current] < _RANK[Role.TA]:
+        raise Http404("No such course.")
+    if role is not None and _RANK[current] < _RANK[role]:
+        raise PermissionDenied(f"This page needs the {role} role in {course.title}.")
+    return course
+
+
+def version_for_learner(*, course: Course) -> CourseVersion:
+    if course.published_version is None:
+        raise Http404("This course has no published version yet.")
+    return course.published_version
+
+
+def course_list_visible(*, user) -> list[Course]:
+    courses = Course.objects.select_related("published_version").order_by("title")
+    return [c for c in courses if c.published_version_id or has_role(user=user, course=c, role=Role.TA)]
+
+
+def membership_get(*, user, course: Course) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, course=course).first()
+
+
+def modules_with_items(*, version: CourseVersion) -> list[Module]:
+    """Modules in order, each with `.items`: its lessons and exercises interleaved by position."""
+    modules = list(
+        Module.objects.filter(version=version).prefetch_related(
+            Prefetch("lessons", queryset=Lesson.objects.only("id", "slug", "title", "position", "minutes", "module_id")),
+            Prefetch("exercises", queryset=Exercise.objects.defer("spec", "prompt_html")),
+        )
+    )
+    for module in modules:
+        items = [("lesson", lesson) for lesson in module.lessons.all()]
+        items += [("exercise", exercise) for exercise in module.exercises.all()]
+        module.items = sorted(items, key=lambda item: item[1].position)
+    return modules
+
+
+def lesson_get(*, version: CourseVersion, slug: str) -> Lesson:
+    lesson = Lesson.objects.select_related("module").filter(version=version, slug=slug).first()
+    if lesson is None:
+        raise Http404("No such lesson in this course.")
+    return lesson
+
+
+def exercise_get(*, version: CourseVersion, slug: str) -> Exercise:
+    exercise = Exercise.objects.select_related("module", "version__course").filter(version=version, slug=slug).first()
+    if exercise is None:
+        raise Http404("No such exercise in this course.")
+    return exercise
+
+
+def reading_order(*, version: CourseVersion) -> list[tuple[str, object]]:
+    """Every lesson and exercise in course order: drives previous/next links."""
+    return [item for module in modules_with_items(version=version) for item in module.items]
+
+
+def progress_by_slug(*, user, course: Course) -> dict[str, ExerciseProgress]:
+    if not user.is_authenticated:
+        return {}
+    return {p.exercise_slug: p for p in ExerciseProgress.objects.filter(user=user, course=course)}
+
+
+def members_of(*, course: Course, role: str | None = None):
+    qs = Membership.objects.filter(course=course).select_related("user").order_by("user__username")
+    return qs.filter(role=role) if role else qs
+
+
+# --- course files ---------------------------------------------------------------------------------
+_bundle_cache: dict[str, dict] = {}
+
+
+def version_files(*, version: CourseVersion, prefix: str) -> dict[str, bytes]:
+    """Files of a version under `prefix/`, keyed by path relative to it."""
+    from courses.models import Blob
+
+    prefix = prefix.rstrip("/") + "/"
+    wanted = {p[len(prefix):]: h for p, h in version.manifest.items() if p.startswith(prefix)}
+    blobs = dict(Blob.objects.filter(sha256__in=set(wanted.values())).values_list("sha256", "data"))
+    return {rel: bytes(blobs[h]) for rel, h in wanted.items()}
+
+
+def exercise_bundle(*, exercise: Exercise) -> dict:
+    """An exercise's files as text: starter, solution, tests (by path), mutants. Cached per
+    content hash (versions are immutable, so the hash is a safe key)."""
+    cached = _bundle_cache.get(exercise.content_hash)
+    if cached is not None:
+        return cached
+    files = {rel: data.decode("utf-8", "replace") for rel, data in version_files(version=exercise.version, prefix=exercise.path).items()}
+    bundle = split_bundle(files)
+    if len(_bundle_cache) > 256:
+        _bundle_cache.clear()
+    _bundle_cache[exercise.content_hash] = bundle
+    return bundle
+
+
+def exercise_in_version(*, version: CourseVersion, slug: str) -> Exercise | None:
+    return Exercise.objects.filter(version=version, slug=slug).first()

@@ -1,0 +1,15 @@
+"""Writes for courses. Split by topic; import from here."""
+
+from courses.services.membership import (  # noqa: F401
+    membership_enroll,
+    membership_set_role,
+    membership_touch,
+    progress_record,
+)
+from courses.services.versions import (  # noqa: F401
+    CourseInvalid,
+    version_import,
+    version_publish,
+    version_rollback,
+    version_tree,
+)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GpuRunnerConfig(AppConfig):
+    name = "gpu_runner"
+    verbose_name = "GPU runner"

@@ -1,0 +1,180 @@
+"""Run one self-contained grading job: pick the device, make sure the reference observations
+exist, run the learner's code in a sandbox, stream per-test verdicts live, and return the
+payload the database side records (DESIGN.md §3-§5). Needs no database: a GPU host only needs
+the broker."""
+
+import time
+
+from gpu_runner import datasets, verdicts
+from gpu_runner.device import cuda_available
+from gpu_runner.sandbox.pool import SandboxUnavailable, WarmPool
+from gpu_runner.sandbox.session import run_job
+
+RUNNER_VERSION = "fromscratch-runner/1.0"
+KEEP_EVENTS = {"syntax", "load", "start", "obs", "metric", "test", "done", "harness_error"}
+METRIC_FLUSH_SECONDS = 0.15
+
+
+class JobError(Exception):
+    """An infrastructure fault: the submission is not gradable and costs no attempt."""
+
+
+def _limits(resources: dict) -> dict:
+    wall = float(resources.get("wall_seconds", 30))
+    return {
+        "cpu_seconds": int(wall) + 2,
+        "file_bytes": int(resources.get("file_mb", 64)) << 20,
+        "open_files": 256,
+        "processes": 512,
+    }
+
+
+class LiveGrader:
+    """Turns the harness's raw events into learner-facing events as they arrive."""
+
+    def __init__(self, tests, reference_summary, stream):
+        self.tests = {t["id"]: t for t in tests}
+        self.order = [t["id"] for t in tests]
+        self.ref = reference_summary
+        self.stream = stream
+        self.events = []
+        self.status = {}
+        self.metric_buffer, self.metric_sent = {}, {}
+        self.logs = 0
+
+    def on_event(self, event):
+        self.events.append(event)
+        if self.stream is None:
+            return
+        t = event.get("t")
+        if t == "start" and event.get("test") in self.tests:
+            self.stream.emit("test_started", test=event["test"], index=self.order.index(event["test"]), total=len(self.order))
+        elif t == "test" and event.get("test") in self.tests:
+            self._flush_metrics(force=True)
+            spec = self.tests[event["test"]]
+            blockers = [d for d in spec.get("depends_on") or [] if self.status.get(d) not in (None, "passed")]
+            summary = verdicts.summarize(self.events)
+            if blockers:
+                row = {"id": spec["id"], "name": spec.get("name") or spec["id"], "status": "skipped",
+                       "message": f"Skipped: it builds on {', '.join(blockers)}, which did not pass.", "skipped_because": blockers,
+                       "visibility": spec.get("visibility"), "points": 0, "max_points": spec.get("points", 1)}
+            else:
+                row = verdicts.grade_test(spec, summary["tests"].get(spec["id"]), self.ref["tests"].get(spec["id"]), process={})
+            self.status[spec["id"]] = row["status"]
+            self.stream.emit("test", result=row, index=self.order.index(spec["id"]), total=len(self.order))
+        elif t == "syntax":
+            self.stream.emit("syntax", message=verdicts.syntax_message(event.get("error") or {}))
+        elif t == "metric":
+            key = str(event.get("name"))
+            self.metric_buffer.setdefault(key, []).append([event.get("step"), verdicts._decode_float(event.get("value"))])
+            self._flush_metrics()
+        elif t == "log" and self.logs < 500:
+            self.logs += 1
+            self.stream.emit("log", test=event.get("test"), line=str(event.get("line", ""))[:500])
+        elif t == "progress":
+            self.stream.emit("progress", test=event.get("test"), fraction=event.get("fraction"), label=event.get("label", ""))
+
+    def _flush_metrics(self, force=False):
+        now = time.monotonic()
+        for name, points in list(self.metric_buffer.items()):
+            if points and (force or now - self.metric_sent.get(name, 0) >= METRIC_FLUSH_SECONDS):
+                self.stream.emit("metric", name=name, points=points)
+                self.metric_buffer[name] = []
+                self.metric_sent[name] = now
+
+
+def _sandbox_job(job, *, files, support, tests, device, config) -> dict:
+    return {
+        "files": files,
+        "support_files": support,
+        "tests": [{"id": t["id"], "file": t["file"], "function": t.get("function", t["id"]),
+                   "visibility": t.get("visibility", "visible"), "timeout": t.get("timeout")} for t in tests],
+        "test_sources": {t["file"]: job["test_sources"][t["file"]] for t in tests},
+        "limits": job["_limits"],
+        "seed": job.get("seed", 0),
+        "device": device,
+        "config": config,
+    }
+
+
+def _run(pool: WarmPool, job, *, files, tests, device, config, on_event=None, reference=False):
+    resources = job["_resources"]
+    spare = pool.take(preload=tuple(job.get("preload") or ()), gpu=device == "cuda", work_mb=resources.get("disk_mb"))
+    try:
+        support = job.get("reference_support_files" if reference else "support_files") or {}
+        return run_job(spare, _sandbox_job(job, files=files, support=support, tests=tests, device=device, config=config),
+                       wall_seconds=float(resources.get("wall_seconds", 30)),
+                       memory_bytes=int(resources.get("memory_mb", 1024)) << 20,
+                       pids_max=int(resources.get("processes", 128)), on_event=on_event)
+    finally:
+        pool.refill(preload=tuple(job.get("preload") or ()), gpu=device == "cuda", work_mb=resources.get("disk_mb"))
+
+
+def _process_info(run) -> dict:
+    return {"verdict": run.verdict, "detail": run.detail, "exit_code": run.exit_code, "signal": run.signal,
+            "stdout": run.stdout[-(64 << 10):], "stderr": run.stderr[-(64 << 10):],
+            "stdout_truncated": run.stdout_truncated, "stderr_truncated": run.stderr_truncated}
+
+
+def execute(job: dict, *, pool: WarmPool, data_dir, mirror_dir: str = "", stream=None) -> dict:
+    """Returns the payload for `grader.record_result` (or the course checker)."""
+    started = time.time()
+    payload = {"submission_id": job.get("submission_id"), "attempt": job.get("attempt"), "kind": job.get("kind", "submission"),
+               "runner_version": RUNNER_VERSION, "started_at": started, "gradable": True}
+    try:
+        _execute(job, pool=pool, data_dir=data_dir, mirror_dir=mirror_dir, stream=stream, payload=payload)
+    except (JobError, SandboxUnavailable, datasets.DatasetError) as exc:
+        payload.update(gradable=False, infrastructure_error=str(exc))
+    payload["finished_at"] = time.time()
+    return payload
+
+
+def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
+    resources = dict(job.get("resources") or {})
+    config = dict(job.get("config") or {})
+    want_gpu = job.get("device") == "gpu"
+    use_gpu = want_gpu and cuda_available()
+    if want_gpu and not use_gpu:
+        fallback = job.get("cpu_fallback") or {}
+        if not fallback.get("allowed"):
+            raise JobError("this exercise needs a GPU, this worker has none, and the exercise allows no CPU fallback")
+        resources.update({k: v for k, v in fallback.items() if k in ("wall_seconds", "memory_mb", "disk_mb")})
+        config.update(fallback.get("config") or {})
+        payload["cpu_fallback"] = True
+    device = "cuda" if use_gpu else "cpu"
+    payload["device"] = device
+    job = {**job, "_resources": resources, "_limits": _limits(resources)}
+    for dataset in job.get("datasets") or []:
+        datasets.ensure(data_dir, dataset, mirror_dir=mirror_dir)
+
+    tests = job["tests"]
+    reference_events = (job.get("reference") or {}).get(device)
+    if reference_events is None:
+        if not job.get("reference_files"):
+            raise JobError("no reference observations are cached for this exercise and the job carries no reference solution")
+        all_tests = job.get("reference_tests") or tests
+        run = _run(pool, job, files=job["reference_files"], tests=all_tests, device=device, config=config, reference=True)
+        reference_events = [e for e in run.events if e.get("t") in KEEP_EVENTS]
+        summary = verdicts.summarize(reference_events)
+        broken = [t["id"] for t in all_tests if summary["tests"].get(t["id"], {}).get("outcome") != "ok"]
+        if run.verdict != "ok" or broken:
+            detail = run.detail or ", ".join(
+                f"{tid}: {verdicts._error_text(summary['tests'].get(tid, {}).get('error'))}" for tid in broken[:3])
+            raise JobError(f"the reference solution does not pass its own tests ({run.verdict}; {detail})")
+        payload["reference_events"] = reference_events
+        payload["reference_device"] = device
+    if job.get("kind") == "reference":
+        return
+    ref_summary = verdicts.summarize(reference_events)
+    if stream is not None:
+        stream.emit("running", device=device, cpu_fallback=bool(payload.get("cpu_fallback")), total=len(tests))
+    live = LiveGrader(tests, ref_summary, stream)
+    run = _run(pool, job, files=job["files"], tests=tests, device=device, config=config, on_event=live.on_event)
+    if stream is not None:
+        live._flush_metrics(force=True)
+        stream.emit("grading", verdict=run.verdict)
+    payload["learner_events"] = [e for e in run.events if e.get("t") in KEEP_EVENTS]
+    payload["process"] = _process_info(run)
+    payload["resources"] = {"wall_seconds": run.wall_seconds, "cpu_seconds": run.cpu_seconds,
+                            "peak_memory_mb": round(run.peak_memory_bytes / 2**20, 1) if run.peak_memory_bytes else None,
+                            "peak_gpu_memory_mb": None}

@@ -1,0 +1,174 @@
+"""Per-job control groups: the real process and memory limits (DESIGN.md §8).
+
+RLIMIT_NPROC is per user and ignored for root, and RLIMIT_AS breaks CUDA; a pids and a memory
+cgroup bound the whole job instead, report its peak memory and OOM kills, and let the parent
+kill every process the job started. Works with cgroup v2 (unified) and v1 (the hybrid layout of
+this machine). Needs write access to the cgroup tree (root, or a delegated subtree); without
+it `available()` is False and the launcher falls back to rlimits.
+"""
+
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(os.environ.get("FROMSCRATCH_CGROUP_ROOT", "/sys/fs/cgroup"))
+PARENT = "fromscratch"
+
+
+def _write(path: Path, value) -> None:
+    path.write_text(str(value))
+
+
+def _read_int(path: Path, default=0) -> int:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _events(path: Path) -> dict:
+    try:
+        return {k: int(v) for k, v in (line.split() for line in path.read_text().splitlines() if line.strip())}
+    except (OSError, ValueError):
+        return {}
+
+
+def version() -> int | None:
+    if (ROOT / "cgroup.controllers").exists():
+        controllers = (ROOT / "cgroup.controllers").read_text().split()
+        return 2 if {"pids", "memory"} <= set(controllers) else None
+    if (ROOT / "pids").is_dir() and (ROOT / "memory").is_dir():
+        return 1
+    return None
+
+
+_available = None
+
+
+def available() -> bool:
+    global _available
+    if _available is None:
+        _available = False
+        try:
+            group = JobCgroup.create(pids_max=8, memory_bytes=64 << 20)
+            group.remove()
+            _available = True
+        except OSError:
+            pass
+    return _available
+
+
+class JobCgroup:
+    def __init__(self, v: int, dirs: dict):
+        self.v, self.dirs = v, dirs
+
+    @classmethod
+    def create(cls, *, pids_max: int, memory_bytes: int) -> "JobCgroup":
+        v = version()
+        if v is None:
+            raise OSError("no usable cgroup hierarchy with pids and memory controllers")
+        name = uuid.uuid4().hex[:12]
+        if v == 2:
+            parent = ROOT / PARENT
+            parent.mkdir(exist_ok=True)
+            # Controllers must be enabled on every ancestor for a child to use them.
+            for ancestor in (ROOT, parent):
+                enabled = (ancestor / "cgroup.subtree_control").read_text().split()
+                missing = [c for c in ("pids", "memory", "cpu") if c not in enabled]
+                if missing:
+                    try:
+                        _write(ancestor / "cgroup.subtree_control", " ".join(f"+{c}" for c in missing))
+                    except OSError:
+                        _write(ancestor / "cgroup.subtree_control", "+pids +memory")
+            d = parent / name
+            d.mkdir()
+            _write(d / "pids.max", pids_max)
+            _write(d / "memory.max", memory_bytes)
+            if (d / "memory.swap.max").exists():
+                _write(d / "memory.swap.max", 0)
+            return cls(2, {"all": d})
+        dirs = {}
+        for controller in ("pids", "memory"):
+            parent = ROOT / controller / PARENT
+            parent.mkdir(exist_ok=True)
+            d = parent / name
+            d.mkdir()
+            dirs[controller] = d
+        _write(dirs["pids"] / "pids.max", pids_max)
+        _write(dirs["memory"] / "memory.limit_in_bytes", memory_bytes)
+        if (dirs["memory"] / "memory.memsw.limit_in_bytes").exists():
+            try:
+                _write(dirs["memory"] / "memory.memsw.limit_in_bytes", memory_bytes)
+            except OSError:
+                pass
+        return cls(1, dirs)
+
+    def add(self, pids) -> None:
+        for d in self.dirs.values():
+            for pid in pids:
+                try:
+                    _write(d / "cgroup.procs", pid)
+                except ProcessLookupError:
+                    pass
+
+    def procs(self) -> list[int]:
+        d = self.dirs.get("all") or self.dirs["pids"]
+        try:
+            return [int(p) for p in (d / "cgroup.procs").read_text().split()]
+        except OSError:
+            return []
+
+    def stats(self) -> dict:
+        if self.v == 2:
+            d = self.dirs["all"]
+            events = _events(d / "memory.events")
+            return {"peak_memory_bytes": _read_int(d / "memory.peak"), "oom_kills": events.get("oom_kill", 0),
+                    "pids_peak": _read_int(d / "pids.peak")}
+        mem = self.dirs["memory"]
+        oom = _events(mem / "memory.oom_control")
+        return {"peak_memory_bytes": _read_int(mem / "memory.max_usage_in_bytes"),
+                "oom_kills": oom.get("oom_kill", 0) or (1 if _read_int(mem / "memory.failcnt") and oom.get("under_oom") else 0),
+                "pids_peak": 0}
+
+    def kill_all(self) -> None:
+        if self.v == 2 and (self.dirs["all"] / "cgroup.kill").exists():
+            _write(self.dirs["all"] / "cgroup.kill", 1)
+        for _ in range(50):
+            pids = self.procs()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.01)
+
+    def remove(self) -> None:
+        self.kill_all()
+        for d in self.dirs.values():
+            for _ in range(100):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)  # exiting tasks linger for a moment
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants (from /proc/<pid>/task/*/children)."""
+    seen, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        seen.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return seen

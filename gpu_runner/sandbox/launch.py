@@ -1,0 +1,258 @@
+"""Starting sandboxed harness processes ("spares") with bubblewrap.
+
+Layers, each for a finding measured on these machines (DESIGN.md §8, reference/sandbox.md):
+- bwrap runs as an unprivileged uid (as root it could read root-only files, and RLIMIT_NPROC
+  would not apply), with every namespace unshared: no network at all (127.0.0.1 services and
+  abstract unix sockets included), its own PID namespace, --die-with-parent, --new-session;
+- the process gets a minimal environment: --clearenv does not hide bwrap's own environment at
+  /proc/1/environ (bubblewrap #725), so bwrap itself is started with next to nothing;
+- the filesystem holds only /usr (read-only), the virtual environment and harness (read-only),
+  the course datasets (read-only), and size-capped tmpfs at /work and /tmp;
+- a seccomp deny-list (seccomp.py); rlimits set by the harness on itself; pids and memory
+  cgroups applied by the parent before the job is handed over (cgroups.py).
+
+When the worker runs as root and a path the sandbox needs sits under a directory the sandbox
+uid cannot traverse (a checkout under /root, a 0700 temp dir), the launch goes through a
+private mount namespace that bind-mounts those paths onto /run/fromscratch/stage/* first.
+"""
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gpu_runner.sandbox import cgroups, seccomp
+
+HARNESS_DIR = Path(__file__).resolve().parent.parent / "harness"
+STAGE_DIR = Path("/run/fromscratch/stage")
+MINIMAL_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+
+@dataclass
+class SandboxConfig:
+    """How to build sandboxes on this worker. Built from settings by `from_settings()`."""
+
+    unsafe: bool = False  # GRADER_UNSAFE_LOCAL: no bwrap (one learner's own machine only)
+    python: Path = field(default_factory=lambda: Path(sys.executable))
+    venv: Path = field(default_factory=lambda: Path(sys.prefix))
+    base_prefix: Path = field(default_factory=lambda: Path(sys.base_prefix))
+    data_dir: Path | None = None
+    uid: int = 61001
+    gid: int = 61001
+    work_mb: int = 256
+    tmp_mb: int = 64
+    gpu_nodes: tuple = ()  # e.g. ("/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm")
+    gpu_uuid: str = ""
+
+
+def running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def traversable_by(path: Path, uid: int, gid: int) -> bool:
+    """Can `uid` reach and read `path` (each ancestor searchable, the target readable)?"""
+    path = Path(path).resolve()
+    for part in [*reversed(path.parents), path]:
+        try:
+            st = part.stat()
+        except OSError:
+            return False
+        need_x = stat.S_ISDIR(st.st_mode)
+        if st.st_uid == uid:
+            bits = (stat.S_IXUSR if need_x else 0) | (stat.S_IRUSR if part == path else 0)
+        elif st.st_gid == gid:
+            bits = (stat.S_IXGRP if need_x else 0) | (stat.S_IRGRP if part == path else 0)
+        else:
+            bits = (stat.S_IXOTH if need_x else 0) | (stat.S_IROTH if part == path else 0)
+        if st.st_mode & bits != bits:
+            return False
+    return True
+
+
+class Spare:
+    """One started harness process: waits for "ready", then takes exactly one job."""
+
+    def __init__(self, popen, events_fd, out_fd, err_fd, *, key, workdir=None):
+        self.popen, self.events_fd, self.out_fd, self.err_fd = popen, events_fd, out_fd, err_fd
+        self.key, self.workdir = key, workdir
+        self.ready = False
+        self._buffer = b""
+        self.started_at = time.monotonic()
+        self.ready_event = None
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def _read_events(self, timeout: float) -> list[dict]:
+        """Events that arrive within `timeout` seconds (empty list on timeout or EOF)."""
+        sel = selectors.DefaultSelector()
+        sel.register(self.events_fd, selectors.EVENT_READ)
+        try:
+            if not sel.select(timeout):
+                return []
+        finally:
+            sel.close()
+        chunk = os.read(self.events_fd, 1 << 16)
+        if not chunk:
+            raise EOFError
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.ready:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                for event in self._read_events(remaining):
+                    if event.get("t") == "ready":
+                        self.ready, self.ready_event = True, event
+            except (EOFError, ValueError):
+                return False
+        return True
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.popen.kill()
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.close()
+
+    def close(self) -> None:
+        for fd in (self.events_fd, self.out_fd, self.err_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.events_fd = self.out_fd = self.err_fd = -1
+        if self.popen.stdin and not self.popen.stdin.closed:
+            try:
+                self.popen.stdin.close()
+            except OSError:
+                pass
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Launcher:
+    def __init__(self, config: SandboxConfig):
+        self.config = config
+        self._stage = None
+
+    # --- paths ------------------------------------------------------------------------------
+    def _mounts(self) -> list[tuple[str, str]]:
+        """(host path, sandbox path) pairs, read-only."""
+        c = self.config
+        pairs = [(str(c.venv), "/venv"), (str(HARNESS_DIR), "/harness")]
+        base = str(Path(c.base_prefix).resolve())
+        if not base.startswith("/usr"):
+            pairs.append((base, base))  # the venv's python symlink points into it
+        if c.data_dir and Path(c.data_dir).is_dir():
+            pairs.append((str(c.data_dir), "/data"))
+        return pairs
+
+    def _needs_stage(self) -> list[tuple[str, str]]:
+        if not running_as_root():
+            return []
+        return [(src, dst) for src, dst in self._mounts() if not traversable_by(Path(src), self.config.uid, self.config.gid)]
+
+    # --- commands ---------------------------------------------------------------------------
+    def bwrap_args(self, *, events_fd: int, seccomp_fd: int, preload: tuple, gpu: bool, work_mb: int, sources: dict) -> list[str]:
+        c = self.config
+        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--ro-bind", "/usr", "/usr"]
+        for name in ("lib", "lib64", "bin", "sbin"):
+            target = Path("/") / name
+            if target.is_symlink():
+                args += ["--symlink", os.readlink(target), f"/{name}"]
+            elif target.is_dir():
+                args += ["--ro-bind", str(target), f"/{name}"]
+        for src, dst in self._mounts():
+            args += ["--ro-bind", sources.get(src, src), dst]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--size", str(work_mb << 20), "--tmpfs", "/work",
+                 "--size", str(c.tmp_mb << 20), "--tmpfs", "/tmp",
+                 "--chdir", "/work", "--clearenv",
+                 "--setenv", "PATH", "/venv/bin:/usr/bin:/bin", "--setenv", "HOME", "/work",
+                 "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0",
+                 "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MKL_NUM_THREADS", "1",
+                 "--setenv", "MPLBACKEND", "Agg", "--setenv", "TMPDIR", "/tmp"]
+        if gpu:
+            for node in c.gpu_nodes:
+                args += ["--dev-bind", node, node]
+            if c.gpu_uuid:
+                args += ["--setenv", "CUDA_VISIBLE_DEVICES", c.gpu_uuid]
+        else:
+            args += ["--setenv", "CUDA_VISIBLE_DEVICES", ""]
+        args += ["--seccomp", str(seccomp_fd),
+                 "/venv/bin/python", "-I", "-B", "/harness/runner.py",
+                 "--events-fd", str(events_fd), "--work", "/work", "--data", "/data",
+                 "--preload", ",".join(preload)]
+        return args
+
+    def spawn(self, *, preload: tuple = (), gpu: bool = False, work_mb: int | None = None) -> Spare:
+        work_mb = work_mb or self.config.work_mb
+        key = (tuple(preload), gpu, work_mb)
+        events_r, events_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        workdir = None
+        try:
+            if self.config.unsafe:
+                workdir = tempfile.mkdtemp(prefix="fromscratch-unsafe-")
+                cmd = [str(self.config.python), "-I", "-B", str(HARNESS_DIR / "runner.py"), "--events-fd", str(events_w),
+                       "--work", workdir, "--data", str(self.config.data_dir or workdir), "--preload", ",".join(preload)]
+                popen = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out_w, stderr=err_w, pass_fds=(events_w,),
+                                         env={**MINIMAL_ENV, "HOME": workdir, "OMP_NUM_THREADS": "1"}, cwd=workdir,
+                                         start_new_session=True)
+            else:
+                popen = self._spawn_bwrap(events_w, out_w, err_w, preload, gpu, work_mb)
+        finally:
+            for fd in (events_w, out_w, err_w):
+                os.close(fd)
+        for fd in (events_r, out_r, err_r):
+            os.set_blocking(fd, False)
+        return Spare(popen, events_r, out_r, err_r, key=key, workdir=workdir)
+
+    def _spawn_bwrap(self, events_w, out_w, err_w, preload, gpu, work_mb):
+        c = self.config
+        seccomp_fd = seccomp.memfd()
+        try:
+            staged = self._needs_stage()
+            sources = {}
+            for index, (src, _dst) in enumerate(staged):
+                point = STAGE_DIR / str(index)
+                point.mkdir(parents=True, exist_ok=True)
+                sources[src] = str(point)
+            bwrap = self.bwrap_args(events_fd=events_w, seccomp_fd=seccomp_fd, preload=preload, gpu=gpu,
+                                    work_mb=work_mb, sources=sources)
+            common = dict(stdin=subprocess.PIPE, stdout=out_w, stderr=err_w, pass_fds=(events_w, seccomp_fd),
+                          env=dict(MINIMAL_ENV), start_new_session=True, cwd="/")
+            if staged:
+                # Private mount namespace: bind the unreachable paths where the uid can read them,
+                # then drop to the sandbox uid and exec bwrap (same pid throughout).
+                script = "set -e\n" + "".join(
+                    f'mount --bind "{src}" "{sources[src]}"\nmount -o remount,bind,ro "{sources[src]}"\n' for src, _ in staged
+                ) + f'exec setpriv --reuid {c.uid} --regid {c.gid} --clear-groups -- "$@"\n'
+                cmd = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", *bwrap]
+                return subprocess.Popen(cmd, **common)
+            if running_as_root():
+                return subprocess.Popen(bwrap, user=c.uid, group=c.gid, extra_groups=[], **common)
+            return subprocess.Popen(bwrap, **common)
+        finally:
+            os.close(seccomp_fd)

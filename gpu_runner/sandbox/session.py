@@ -1,0 +1,174 @@
+"""Hand one job to a ready spare and watch it: events as they come, output caps, the wall clock,
+and an honest account of how the process ended."""
+
+import json
+import os
+import selectors
+import signal
+import time
+from dataclasses import dataclass, field
+
+from gpu_runner.sandbox import cgroups
+from gpu_runner.sandbox.launch import Spare
+
+OUTPUT_CAP = 1 << 20  # per stream (stdout, stderr), as PrairieLearn and DESIGN.md §7
+
+
+@dataclass
+class RunResult:
+    events: list = field(default_factory=list)
+    verdict: str = "ok"  # ok | timeout | cpu_time | memory | signal | exit | output_limit | harness_error
+    detail: str = ""
+    exit_code: int | None = None
+    signal: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    wall_seconds: float = 0.0
+    cpu_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return any(e.get("t") == "done" for e in self.events)
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
+def run_job(spare: Spare, job: dict, *, wall_seconds: float, memory_bytes: int, pids_max: int = 256,
+            on_event=None, use_cgroup: bool = True) -> RunResult:
+    result = RunResult()
+    group = None
+    if use_cgroup and cgroups.available():
+        group = cgroups.JobCgroup.create(pids_max=pids_max, memory_bytes=memory_bytes)
+        # Everything in the spare's tree joins before any learner code runs (nothing forks
+        # between "ready" and reading the job), so no child can start outside the limits.
+        group.add(cgroups.process_tree(spare.popen.pid))
+    started = time.monotonic()
+    deadline = started + wall_seconds
+    killed_for = None
+    out_parts, err_parts, sizes = [], [], {"out": 0, "err": 0}
+    buffer = b""
+    try:
+        try:
+            spare.popen.stdin.write((json.dumps(job) + "\n").encode())
+            spare.popen.stdin.close()
+        except (BrokenPipeError, OSError):
+            killed_for = "harness_error"
+        sel = selectors.DefaultSelector()
+        streams = {spare.events_fd: "events", spare.out_fd: "out", spare.err_fd: "err"}
+        for fd in streams:
+            sel.register(fd, selectors.EVENT_READ)
+        open_streams = set(streams)
+        done_seen = False
+        while open_streams and killed_for is None:
+            if done_seen and spare.popen.poll() is not None:
+                break  # finished; a straggler holding our pipes open must not keep us waiting
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                killed_for = "timeout"
+                break
+            for key, _ in sel.select(min(remaining, 0.5)):
+                fd = key.fd
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    sel.unregister(fd)
+                    open_streams.discard(fd)
+                    continue
+                kind = streams[fd]
+                if kind == "events":
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        if not line.strip():
+                            continue
+                        try:
+                            event = json.loads(line)
+                        except ValueError:
+                            continue  # learner code wrote garbage on the events fd; ignore it
+                        if not isinstance(event, dict):
+                            continue
+                        result.events.append(event)
+                        done_seen = done_seen or event.get("t") == "done"
+                        if on_event is not None:
+                            on_event(event)
+                    if len(buffer) > 8 << 20:
+                        killed_for = "output_limit"
+                        result.detail = "Your program wrote an oversized line to the grader's channel and was stopped."
+                else:
+                    parts = out_parts if kind == "out" else err_parts
+                    room = OUTPUT_CAP - sizes[kind]
+                    parts.append(chunk[: max(room, 0)])
+                    sizes[kind] += len(chunk)
+                    if sizes[kind] > OUTPUT_CAP:
+                        setattr(result, "stdout_truncated" if kind == "out" else "stderr_truncated", True)
+                        killed_for = "output_limit"
+                        stream = "standard output" if kind == "out" else "standard error"
+                        result.detail = f"Your program wrote more than {OUTPUT_CAP >> 20} MiB to {stream}, so it was stopped and the output truncated."
+                        break
+        sel.close()
+        if killed_for is not None:
+            spare.kill()
+        else:
+            try:
+                spare.popen.wait(max(0.1, deadline - time.monotonic()))
+            except Exception:  # TimeoutExpired: the harness closed its fds but lingers
+                killed_for = "timeout"
+                spare.kill()
+    finally:
+        result.wall_seconds = round(time.monotonic() - started, 4)
+        if group is not None:
+            stats = group.stats()
+            result.peak_memory_bytes = stats["peak_memory_bytes"] or None
+            oom = stats["oom_kills"] > 0
+            group.remove()
+        else:
+            oom = False
+        spare.kill()
+    result.stdout = b"".join(out_parts).decode("utf-8", "replace")
+    result.stderr = b"".join(err_parts).decode("utf-8", "replace")
+    rc = spare.popen.returncode
+    result.exit_code = rc
+    done = next((e for e in result.events if e.get("t") == "done"), None)
+    if done:
+        result.cpu_seconds = done.get("cpu_seconds")
+        if result.peak_memory_bytes is None and done.get("max_rss_kb"):
+            result.peak_memory_bytes = int(done["max_rss_kb"]) * 1024
+    harness_error = next((e for e in result.events if e.get("t") == "harness_error"), None)
+    _classify(result, killed_for, oom, rc, done, harness_error, wall_seconds, memory_bytes)
+    return result
+
+
+def _classify(result, killed_for, oom, rc, done, harness_error, wall_seconds, memory_bytes):
+    if killed_for == "timeout":
+        result.verdict, result.detail = "timeout", f"Your program was stopped after {wall_seconds:g} s, the time limit for this exercise."
+    elif killed_for == "output_limit":
+        result.verdict = "output_limit"
+    elif killed_for == "harness_error":
+        result.verdict, result.detail = "harness_error", "The grading process was not ready to take the job."
+    elif oom:
+        result.verdict = "memory"
+        result.detail = f"Your program used more than {memory_bytes >> 20} MiB of memory, the limit for this exercise, and was stopped."
+    elif done:
+        result.verdict = "ok"
+    elif harness_error:
+        result.verdict, result.detail = "harness_error", harness_error.get("error", "")
+    elif rc is not None and (rc == 128 + signal.SIGXCPU or rc == -signal.SIGXCPU):
+        result.verdict, result.detail = "cpu_time", "Your program used more CPU time than this exercise allows and was stopped."
+    elif rc is not None and (rc > 128 or rc < 0):
+        num = rc - 128 if rc > 128 else -rc
+        result.signal = num
+        result.verdict = "signal"
+        result.detail = f"Your program crashed with signal {num} ({_signal_name(num)})."
+    else:
+        result.verdict = "exit"
+        result.detail = f"Your program exited (code {rc}) before the tests finished."

@@ -1,0 +1,60 @@
+"""The runner's Celery task. It needs the broker and the channel layer (both Redis), never the
+database: results go back as a message to `grader.record_result` (sent by name, so this app
+imports nothing from grader)."""
+
+import logging
+import os
+
+import redis
+from celery import shared_task
+from celery.signals import worker_process_init, worker_process_shutdown
+from django.conf import settings
+
+from gpu_runner import runtime
+from gpu_runner.events import EventStream
+from gpu_runner.execute import execute
+
+log = logging.getLogger(__name__)
+
+
+def _delivery_count(submission_id, attempt) -> int:
+    """How many times this attempt's message reached a worker: a job that keeps killing its
+    worker must stop being redelivered (task_reject_on_worker_lost "can cause message loops")."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    key = f"{settings.KEY_PREFIX}sub:{submission_id}:{attempt}:deliveries"
+    count = client.incr(key)
+    client.expire(key, 24 * 3600)
+    return int(count)
+
+
+@shared_task(name="gpu_runner.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_job(job: dict) -> None:
+    from config.celery import app
+
+    sid, attempt = job.get("submission_id"), job.get("attempt")
+    if sid is not None and _delivery_count(sid, attempt) > settings.GRADER_MAX_ATTEMPTS:
+        payload = {"submission_id": sid, "attempt": attempt, "gradable": False, "kind": job.get("kind", "submission"),
+                   "infrastructure_error": f"the worker grading this submission was lost {settings.GRADER_MAX_ATTEMPTS} times"}
+        app.send_task("grader.record_result", args=[payload], queue="grader")
+        return
+    stream = EventStream(sid, attempt) if sid is not None else None
+    if sid is not None:
+        app.send_task("grader.submission_started", args=[sid, attempt], queue="grader")
+    payload = execute(job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR,
+                      mirror_dir=settings.COURSE_ASSETS_DIR, stream=stream)
+    if stream is not None:
+        stream.flush()
+    app.send_task("grader.record_result", args=[payload], queue="grader")
+
+
+@worker_process_init.connect
+def _warm_pool(**kwargs):
+    kinds = os.environ.get("GPU_RUNNER_WARM", "py,torch")
+    if settings.GRADER_WARM_POOL and kinds:
+        runtime.warm(kinds)
+
+
+@worker_process_shutdown.connect
+def _close_pool(**kwargs):
+    if runtime._pool is not None:
+        runtime._pool.close()

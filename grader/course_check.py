@@ -1,0 +1,105 @@
+"""`manage.py course test`: prove a course's exercises grade what they claim, through the real
+runner (sandbox, warm pool, trusted comparison):
+
+- the reference solution passes every test;
+- the starter code fails at least one test (it "runs but fails");
+- every mutant (a known-wrong implementation) fails at least one test, and every test its
+  [mutants.<name>] `fails` list names.
+"""
+
+from dataclasses import dataclass
+
+from courses.format.exercises import bundle as split_bundle
+from courses.format.tree import CourseTree
+from gpu_runner import verdicts
+from gpu_runner.execute import execute
+from grader.jobs import build_job
+
+
+@dataclass
+class Row:
+    exercise: str
+    candidate: str
+    expect: str  # "pass" or "fail"
+    ok: bool
+    passed: int
+    total: int
+    detail: str
+    seconds: float
+
+
+def _exercise_files(tree: CourseTree, ex: dict) -> dict:
+    return split_bundle({rel: data.decode("utf-8", "replace") for rel, data in tree.under(ex["path"]).items()})
+
+
+def _support(tree, spec, ex, bundle) -> dict:
+    support = {f: bundle["starter"][f] for f in ex.get("support", []) if f in bundle["starter"]}
+    for use in ex.get("uses", []):
+        other = spec["exercises"][use["exercise"]]
+        solution = _exercise_files(tree, other)["solution"]
+        support.update({f: solution[f] for f in use["files"] if f in solution})
+    return support
+
+
+def _grade(payload, tests) -> dict:
+    if not payload.get("gradable", True):
+        return {"status": "error", "tests": [], "message": payload.get("infrastructure_error", "")}
+    return verdicts.grade(tests=tests, learner_events=payload.get("learner_events") or [],
+                          reference_events=payload["_reference"], process=payload.get("process") or {})
+
+
+def check_exercise(tree: CourseTree, spec: dict, ex: dict, *, pool, data_dir, mirror_dir="", progress=None) -> list[Row]:
+    bundle = _exercise_files(tree, ex)
+    support = _support(tree, spec, ex, bundle)
+    tests = [{**t, "name": t["title"]} for t in ex["tests"]]
+    rows = []
+
+    def job(files, cached):
+        return build_job(spec=ex, bundle=bundle, content_hash="course-test", files=files, tests=tests, support=support,
+                         reference_support=support, cached_reference=cached, kind="course-test")
+
+    # The reference: run it as the "learner" too, so its own tests judge it.
+    first = execute(job(bundle["solution"], {}), pool=pool, data_dir=data_dir, mirror_dir=mirror_dir)
+    if not first.get("gradable", True):
+        rows.append(Row(ex["slug"], "reference", "pass", False, 0, len(tests), first.get("infrastructure_error", ""),
+                        first["finished_at"] - first["started_at"]))
+        return rows
+    reference = {first["reference_device"]: first["reference_events"]}
+    first["_reference"] = first["reference_events"]
+    result = _grade(first, tests)
+    passed = sum(t["status"] == "passed" for t in result["tests"])
+    failing = [t for t in result["tests"] if t["status"] != "passed"]
+    rows.append(Row(ex["slug"], "reference", "pass", not failing, passed, len(tests),
+                    f"{failing[0]['id']}: {failing[0]['message']}" if failing else "",
+                    first["finished_at"] - first["started_at"]))
+    if progress:
+        progress(rows[-1])
+
+    candidates = [("starter", {**bundle["solution"], **{f: bundle["starter"][f] for f in ex["files"] if f in bundle["starter"]}}, [])]
+    for mutant in ex.get("mutants", []):
+        files = dict(bundle["solution"])
+        for target, source in mutant["files"].items():
+            files[target] = bundle["mutants"][source]
+        candidates.append((f"mutant:{mutant['name']}", files, mutant.get("fails") or []))
+    for name, files, must_fail in candidates:
+        payload = execute(job(files, reference), pool=pool, data_dir=data_dir, mirror_dir=mirror_dir)
+        payload["_reference"] = reference.get(payload.get("device", "cpu"), first["reference_events"])
+        result = _grade(payload, tests)
+        statuses = {t["id"]: t["status"] for t in result["tests"]}
+        passed = sum(s == "passed" for s in statuses.values())
+        failed_tests = [t for t in result["tests"] if t["status"] != "passed"]
+        missed = [tid for tid in must_fail if statuses.get(tid) == "passed"]
+        ok = bool(failed_tests) and not missed
+        if not payload.get("gradable", True):
+            ok, detail = False, payload.get("infrastructure_error", "")
+        elif missed:
+            detail = f"expected to fail {', '.join(missed)} but passed it"
+        elif not failed_tests:
+            detail = "passes every test: the tests do not catch this"
+        else:
+            first_fail = next((t for t in failed_tests if t["status"] in ("failed", "error")), failed_tests[0])
+            detail = f"{first_fail['id']}: {first_fail['message'].splitlines()[0] if first_fail['message'] else first_fail['status']}"
+        rows.append(Row(ex["slug"], name, "fail", ok, passed, len(tests), detail, payload["finished_at"] - payload["started_at"]))
+        if progress:
+            progress(rows[-1])
+    return rows

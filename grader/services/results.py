@@ -1,0 +1,174 @@
+"""The database side of grading: record the runner's observations as a result, cache reference
+observations, track phases, and re-enqueue lost submissions (DESIGN.md §3-§4)."""
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from courses.services import progress_record
+from gpu_runner import verdicts
+from gpu_runner.events import EventStream, replay
+from grader.models import ReferenceRun, Submission
+
+log = logging.getLogger(__name__)
+ACTIVE = (Submission.Status.QUEUED, Submission.Status.RUNNING)
+
+
+@lru_cache(maxsize=1)
+def result_schema() -> dict:
+    return json.loads((Path(__file__).resolve().parent.parent / "result_schema.json").read_text())
+
+
+def validate_result(result: dict) -> None:
+    jsonschema.validate(result, result_schema())
+
+
+def reference_store(*, content_hash: str, device: str, events: list) -> None:
+    try:
+        with transaction.atomic():
+            ReferenceRun.objects.get_or_create(content_hash=content_hash, device=device, defaults={"events": events})
+    except IntegrityError:
+        pass  # two runners computed it at once; the first one stays
+
+
+def _wall(spec: dict) -> float:
+    return max(float(spec["resources"].get("wall_seconds", 20)), float((spec.get("cpu_fallback") or {}).get("wall_seconds", 0)))
+
+
+def submission_mark_started(*, submission_id: int, attempt: int) -> bool:
+    submission = Submission.objects.select_related("exercise").filter(pk=submission_id).first()
+    if submission is None:
+        return False
+    now = timezone.now()
+    deadline = now + timedelta(seconds=2 * _wall(submission.exercise.spec) + 120)
+    return bool(
+        Submission.objects.filter(pk=submission_id, attempt=attempt, status=Submission.Status.QUEUED).update(
+            status=Submission.Status.RUNNING, started_at=now, deadline_at=deadline
+        )
+    )
+
+
+def _iso(ts) -> str | None:
+    if ts is None:
+        return None
+    if isinstance(ts, (int, float)):
+        return datetime.fromtimestamp(ts, tz=UTC).isoformat()
+    return ts.isoformat()
+
+
+def _tests_for(submission: Submission) -> list:
+    tests = submission.exercise.spec["tests"]
+    if submission.kind == Submission.Kind.RUN:
+        tests = [t for t in tests if t["visibility"] == "visible"]
+    return [{**t, "name": t.get("title") or t["id"]} for t in tests]
+
+
+def _infrastructure_result(submission: Submission, message: str) -> dict:
+    return {
+        "schema_version": verdicts.SCHEMA_VERSION, "status": "error", "gradable": False,
+        "message": f"This submission could not be graded, through no fault of your code: {message}. It does not count as an attempt.",
+        "score": 0, "max_score": sum(t.get("points", 1) for t in _tests_for(submission)), "tests": [], "metrics": {},
+        "verdict": {"kind": "infrastructure", "detail": message},
+    }
+
+
+def submission_record_result(*, payload: dict) -> Submission | None:
+    """Turn a runner payload into the stored result. Idempotent: only the current attempt of a
+    still-active submission is written (a duplicate or stale delivery changes nothing)."""
+    submission = Submission.objects.select_related("exercise__version", "course", "user").filter(pk=payload.get("submission_id")).first()
+    if submission is None:
+        log.warning("result for unknown submission %s", payload.get("submission_id"))
+        return None
+    exercise = submission.exercise
+    if payload.get("reference_events") and payload.get("reference_device"):
+        reference_store(content_hash=exercise.content_hash, device=payload["reference_device"], events=payload["reference_events"])
+    now = timezone.now()
+    if not payload.get("gradable", True):
+        result = _infrastructure_result(submission, payload.get("infrastructure_error") or "the grading infrastructure failed")
+    else:
+        device = payload.get("device", "cpu")
+        reference = payload.get("reference_events") or ReferenceRun.objects.filter(
+            content_hash=exercise.content_hash, device=device).values_list("events", flat=True).first()
+        if reference is None:
+            result = _infrastructure_result(submission, "no reference observations are available for this exercise")
+        else:
+            result = verdicts.grade(tests=_tests_for(submission), learner_events=payload.get("learner_events") or [],
+                                    reference_events=reference, process=payload.get("process") or {})
+            result["gradable"] = True
+            if any(t.get("reference_failed") for t in result["tests"]):
+                result = _infrastructure_result(submission, "the course's reference solution failed one of its own tests")
+    result.update(
+        kind=submission.kind, attempt=submission.number, exercise={"slug": exercise.slug, "version": exercise.version.number},
+        device=payload.get("device", ""), cpu_fallback=bool(payload.get("cpu_fallback")),
+        resources=payload.get("resources") or {}, runner_version=payload.get("runner_version", ""),
+        timing={"queued_at": _iso(submission.created_at), "started_at": _iso(payload.get("started_at")),
+                "finished_at": _iso(payload.get("finished_at") or now)},
+        output={k: (payload.get("process") or {}).get(k, "") for k in ("stdout", "stderr")},
+    )
+    for t in result["tests"]:
+        t.pop("reference_failed", None)
+    try:
+        validate_result(result)
+    except jsonschema.ValidationError as exc:
+        log.error("result for submission %s failed schema validation: %s", submission.pk, exc.message)
+        result = _infrastructure_result(submission, "the grader produced an invalid result")
+        result.update(kind=submission.kind, attempt=submission.number, timing={})
+    gradable = result["gradable"]
+    passed = gradable and result["status"] == "passed"
+    with transaction.atomic():
+        updated = Submission.objects.filter(pk=submission.pk, attempt=payload.get("attempt"), status__in=ACTIVE).update(
+            status=Submission.Status.GRADED if gradable else Submission.Status.ERROR, gradable=gradable, passed=passed,
+            score=result["score"], max_score=result["max_score"], result=result, device=payload.get("device", ""),
+            runner_version=payload.get("runner_version", ""), finished_at=now,
+            started_at=submission.started_at or (datetime.fromtimestamp(payload["started_at"], tz=UTC) if payload.get("started_at") else None),
+            error="" if gradable else result["verdict"]["detail"],
+        )
+        if not updated:
+            return None
+        if gradable and submission.kind == Submission.Kind.SUBMIT:
+            progress_record(user=submission.user, course=submission.course, exercise_slug=submission.exercise_slug,
+                            score=result["score"], max_score=result["max_score"], passed=passed)
+    stream = EventStream(submission.pk, submission.attempt)
+    stream.emit("result", status=result["status"], gradable=gradable, score=result["score"], max_score=result["max_score"],
+                message=result["message"], verdict=result["verdict"], tests=result["tests"], metrics=result["metrics"])
+    stream.flush()
+    Submission.objects.filter(pk=submission.pk).update(events=replay(submission.pk))
+    submission.refresh_from_db()
+    return submission
+
+
+def submissions_reap(*, now=None) -> dict:
+    """Re-enqueue submissions whose deadline passed (a lost message or a dead worker); after
+    GRADER_MAX_ATTEMPTS tries, give up and mark them not gradable."""
+    from grader.services.submissions import submission_enqueue
+
+    now = now or timezone.now()
+    counts = {"requeued": 0, "failed": 0}
+    for submission in Submission.objects.filter(status__in=ACTIVE, deadline_at__lt=now).select_related("exercise"):
+        if submission.attempt >= settings.GRADER_MAX_ATTEMPTS:
+            result = _infrastructure_result(submission, f"grading did not finish after {submission.attempt} tries")
+            result.update(kind=submission.kind, attempt=submission.number, timing={})
+            if Submission.objects.filter(pk=submission.pk, attempt=submission.attempt, status__in=ACTIVE).update(
+                status=Submission.Status.ERROR, gradable=False, result=result, finished_at=now, error=result["verdict"]["detail"]
+            ):
+                counts["failed"] += 1
+                EventStream(submission.pk, submission.attempt).emit(
+                    "result", status="error", gradable=False, score=0, max_score=result["max_score"], message=result["message"],
+                    verdict=result["verdict"], tests=[], metrics={})
+            continue
+        next_attempt = submission.attempt + 1
+        deadline = now + timedelta(seconds=settings.GRADER_QUEUE_TIMEOUT_SECONDS)
+        if Submission.objects.filter(pk=submission.pk, attempt=submission.attempt, status__in=ACTIVE).update(
+            status=Submission.Status.QUEUED, attempt=next_attempt, deadline_at=deadline, started_at=None
+        ):
+            submission.attempt, submission.status = next_attempt, Submission.Status.QUEUED
+            transaction.on_commit(lambda s=submission: submission_enqueue(submission=s))
+            counts["requeued"] += 1
+    return counts
