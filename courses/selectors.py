@@ -143,3 +143,11 @@ def exercise_bundle(*, exercise: Exercise) -> dict:
 
 def exercise_in_version(*, version: CourseVersion, slug: str) -> Exercise | None:
     return Exercise.objects.filter(version=version, slug=slug).first()
+
+
+def shared_files(*, version: CourseVersion, names: list) -> dict[str, str]:
+    """Course-level shared/ files an exercise lists (read-only support for the learner)."""
+    if not names:
+        return {}
+    files = version_files(version=version, prefix="shared")
+    return {name: files[name].decode("utf-8", "replace") for name in names if name in files}

@@ -26,6 +26,8 @@ def _limits(resources: dict) -> dict:
         "file_bytes": int(resources.get("file_mb", 64)) << 20,
         "open_files": 256,
         "processes": 512,
+        "threads": int(resources.get("threads", 1)),
+        "gpu_memory_mb": int(resources.get("gpu_memory_mb", 0)),
     }
 
 
@@ -42,26 +44,22 @@ class LiveGrader:
         self.metric_buffer, self.metric_sent = {}, {}
         self.logs = 0
 
-    def on_event(self, event):
+    def on_event(self, event) -> bool:
+        """Handle one harness event; True asks the session to stop the run early."""
         self.events.append(event)
-        if self.stream is None:
-            return
         t = event.get("t")
+        if t == "test" and event.get("test") in self.tests and self.stream is None:
+            self._judge(event["test"])
+            return self._all_remaining_blocked()
+        if self.stream is None:
+            return False
         if t == "start" and event.get("test") in self.tests:
             self.stream.emit("test_started", test=event["test"], index=self.order.index(event["test"]), total=len(self.order))
         elif t == "test" and event.get("test") in self.tests:
             self._flush_metrics(force=True)
-            spec = self.tests[event["test"]]
-            blockers = [d for d in spec.get("depends_on") or [] if self.status.get(d) not in (None, "passed")]
-            summary = verdicts.summarize(self.events)
-            if blockers:
-                row = {"id": spec["id"], "name": spec.get("name") or spec["id"], "status": "skipped",
-                       "message": f"Skipped: it builds on {', '.join(blockers)}, which did not pass.", "skipped_because": blockers,
-                       "visibility": spec.get("visibility"), "points": 0, "max_points": spec.get("points", 1)}
-            else:
-                row = verdicts.grade_test(spec, summary["tests"].get(spec["id"]), self.ref["tests"].get(spec["id"]), process={})
-            self.status[spec["id"]] = row["status"]
-            self.stream.emit("test", result=row, index=self.order.index(spec["id"]), total=len(self.order))
+            row = self._judge(event["test"])
+            self.stream.emit("test", result=row, index=self.order.index(row["id"]), total=len(self.order))
+            return self._all_remaining_blocked()
         elif t == "syntax":
             self.stream.emit("syntax", message=verdicts.syntax_message(event.get("error") or {}))
         elif t == "metric":
@@ -73,6 +71,34 @@ class LiveGrader:
             self.stream.emit("log", test=event.get("test"), line=str(event.get("line", ""))[:500])
         elif t == "progress":
             self.stream.emit("progress", test=event.get("test"), fraction=event.get("fraction"), label=event.get("label", ""))
+        return False
+
+    def _judge(self, test_id) -> dict:
+        spec = self.tests[test_id]
+        blockers = [d for d in spec.get("depends_on") or [] if self.status.get(d) not in (None, "passed")]
+        if blockers:
+            row = {"id": spec["id"], "name": spec.get("name") or spec["id"], "status": "skipped",
+                   "message": f"Skipped: it builds on {', '.join(blockers)}, which did not pass.", "skipped_because": blockers,
+                   "visibility": spec.get("visibility"), "points": 0, "max_points": spec.get("points", 1)}
+        else:
+            summary = verdicts.summarize(self.events)
+            row = verdicts.grade_test(spec, summary["tests"].get(test_id), self.ref["tests"].get(test_id), process={})
+        self.status[test_id] = row["status"]
+        return row
+
+    def _blocked(self, test_id, seen=()) -> bool:
+        for dep in self.tests[test_id].get("depends_on") or []:
+            if dep in seen or dep not in self.tests:
+                continue
+            if self.status.get(dep) not in (None, "passed") or self._blocked(dep, (*seen, test_id)):
+                return True
+        return False
+
+    def _all_remaining_blocked(self) -> bool:
+        """Every test still to run depends on one that failed: its result is already known
+        (skipped), so there is no point spending minutes on, say, a training run."""
+        remaining = [tid for tid in self.order if tid not in self.status]
+        return bool(remaining) and all(self._blocked(tid) for tid in remaining)
 
     def _flush_metrics(self, force=False):
         now = time.monotonic()
@@ -110,6 +136,12 @@ def _run(pool: WarmPool, job, *, files, tests, device, config, on_event=None, re
         pool.refill(preload=tuple(job.get("preload") or ()), gpu=device == "cuda", work_mb=resources.get("disk_mb"))
 
 
+def _gpu_peak_mb(run):
+    done = next((e for e in run.events if e.get("t") == "done"), {})
+    peak = done.get("gpu_peak_bytes")
+    return round(peak / 2**20, 1) if isinstance(peak, (int, float)) else None
+
+
 def _process_info(run) -> dict:
     return {"verdict": run.verdict, "detail": run.detail, "exit_code": run.exit_code, "signal": run.signal,
             "stdout": run.stdout[-(64 << 10):], "stderr": run.stderr[-(64 << 10):],
@@ -138,7 +170,7 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
         fallback = job.get("cpu_fallback") or {}
         if not fallback.get("allowed"):
             raise JobError("this exercise needs a GPU, this worker has none, and the exercise allows no CPU fallback")
-        resources.update({k: v for k, v in fallback.items() if k in ("wall_seconds", "memory_mb", "disk_mb")})
+        resources.update({k: v for k, v in fallback.items() if k in ("wall_seconds", "memory_mb", "disk_mb", "threads")})
         config.update(fallback.get("config") or {})
         payload["cpu_fallback"] = True
     device = "cuda" if use_gpu else "cpu"
@@ -177,4 +209,4 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
     payload["process"] = _process_info(run)
     payload["resources"] = {"wall_seconds": run.wall_seconds, "cpu_seconds": run.cpu_seconds,
                             "peak_memory_mb": round(run.peak_memory_bytes / 2**20, 1) if run.peak_memory_bytes else None,
-                            "peak_gpu_memory_mb": None}
+                            "peak_gpu_memory_mb": _gpu_peak_mb(run)}

@@ -34,6 +34,7 @@ def _exercise_files(tree: CourseTree, ex: dict) -> dict:
 
 def _support(tree, spec, ex, bundle) -> dict:
     support = {f: bundle["starter"][f] for f in ex.get("support", []) if f in bundle["starter"]}
+    support.update({f: tree.text(f"shared/{f}") for f in ex.get("shared", []) if tree.exists(f"shared/{f}")})
     for use in ex.get("uses", []):
         other = spec["exercises"][use["exercise"]]
         solution = _exercise_files(tree, other)["solution"]

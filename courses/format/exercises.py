@@ -79,6 +79,15 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
                 ctx.error(toml_path, line((key,)), f"{key}: starter/{name} does not exist")
             if key == "files" and f"{base}/solution/{name}" not in ctx.tree.files:
                 ctx.error(toml_path, line((key,)), f"files: solution/{name} does not exist (the reference solution)")
+    shared = [f for f in data.get("shared") or [] if isinstance(f, str)] if isinstance(data.get("shared"), list) else []
+    for name in shared:
+        problem = check_relative(name)
+        if problem:
+            ctx.error(toml_path, line(("shared",)), f"shared: {problem}")
+        elif f"shared/{name}" not in ctx.tree.files:
+            ctx.error(toml_path, line(("shared",)), f"shared: the course has no shared/{name}")
+        elif name in files or name in support:
+            ctx.error(toml_path, line(("shared",)), f"shared: {name} is also one of the exercise's own files")
     for rel in ctx.tree.under(f"{base}/solution"):
         if rel not in files:
             ctx.error(f"{base}/solution/{rel}", 1, f"solution/{rel} is not one of the exercise's files {files}")
@@ -176,7 +185,7 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
     return {
         "slug": slug, "title": data.get("title", ""), "lesson": data.get("lesson", ""), "module": module_slug, "path": base,
         "prompt": prompt, "prompt_path": f"{base}/{prompt_name}" if prompt_name else "",
-        "files": files, "support": support, "uses": uses, "depends_on": depends_on,
+        "files": files, "support": support, "shared": shared, "uses": uses, "depends_on": depends_on,
         "seed": seed if isinstance(seed, int) else 1337,
         "max_file_kb": data.get("max_file_kb", 64) if isinstance(data.get("max_file_kb", 64), int) else 64,
         "resources": resources, "cpu_fallback": fallback if isinstance(fallback, dict) else None, "config": config,

@@ -52,6 +52,7 @@ EXERCISE = {
     "prompt": (str, True, "Markdown file with the task, relative to the exercise folder"),
     "files": (list, True, "files the learner edits (in starter/ and solution/)"),
     "support": (list, False, "read-only files from starter/ given to the learner"),
+    "shared": (list, False, "read-only files from the course's shared/ folder given to the learner"),
     "uses": (list, False, "[[uses]]: files taken from the learner's own earlier exercise"),
     "depends_on": (list, False, "exercises to pass first"),
     "seed": (int, False, "seed for every test's random numbers"),
@@ -73,6 +74,7 @@ RESOURCES = {
     "gpu_memory_mb": (int, False, "GPU memory the job may use"),
     "disk_mb": (int, False, "size of the writable work folder"),
     "processes": (int, False, "process/thread limit"),
+    "threads": (int, False, "torch intra-op threads (default 1)"),
     "preload": (list, False, "modules to import ahead of time, e.g. [\"torch\"]"),
     "datasets": (list, False, "dataset names from course.toml the tests read"),
 }
@@ -80,6 +82,7 @@ CPU_FALLBACK = {
     "allowed": (bool, True, "whether a CPU may grade this GPU exercise"),
     "wall_seconds": ((int, float), False, "wall-clock limit on a CPU"),
     "memory_mb": (int, False, "memory limit on a CPU"),
+    "threads": (int, False, "torch threads on a CPU"),
     "config": (dict, False, "check.config overrides on a CPU (a smaller model, its own threshold)"),
 }
 TEST = {

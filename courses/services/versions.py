@@ -29,6 +29,8 @@ def _exercise_hash(ex: dict, manifest: dict, spec: dict, seen=None) -> str:
     prefix = ex["path"] + "/"
     parts = {p[len(prefix):]: h for p, h in manifest.items() if p.startswith(prefix)}
     parts["__datasets__"] = json.dumps([d["sha256"] for d in ex["datasets"]])
+    for name in ex.get("shared", []):
+        parts[f"__shared__/{name}"] = manifest.get(f"shared/{name}", "")
     for use in ex["uses"]:
         other = spec["exercises"].get(use["exercise"])
         if other and use["exercise"] not in seen:

@@ -242,6 +242,15 @@ class Harness:
         self.job = job
         started = time.perf_counter()
         self.apply_limits(job.get("limits") or {})
+        threads = int((job.get("limits") or {}).get("threads") or 1)
+        if "torch" in sys.modules:
+            torch = sys.modules["torch"]
+            torch.set_num_threads(max(1, threads))
+            gpu_mb = (job.get("limits") or {}).get("gpu_memory_mb")
+            if job.get("device") == "cuda" and gpu_mb and torch.cuda.is_available():
+                # A soft guard only (the allocator's cap); the real boundary is one job per GPU/MIG slice.
+                total = torch.cuda.get_device_properties(0).total_memory
+                torch.cuda.set_per_process_memory_fraction(min(1.0, gpu_mb * 2**20 / total))
         files = dict(job.get("support_files") or {})
         files.update(job.get("files") or {})
         self.learner_files = set(job.get("files") or {})
@@ -340,8 +349,12 @@ class Harness:
     def finish(self, started):
         usage = resource.getrusage(resource.RUSAGE_SELF)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        gpu_peak = None
+        torch = sys.modules.get("torch")
+        if torch is not None and self.job.get("device") == "cuda" and torch.cuda.is_initialized():
+            gpu_peak = torch.cuda.max_memory_allocated()
         self.events.emit(
-            t="done", seconds=round(time.perf_counter() - started, 4),
+            t="done", seconds=round(time.perf_counter() - started, 4), gpu_peak_bytes=gpu_peak,
             cpu_seconds=round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 3),
             max_rss_kb=max(usage.ru_maxrss, children.ru_maxrss), output_truncated=self.output_total >= OUTPUT_CAP,
         )

@@ -99,8 +99,8 @@ def run_job(spare: Spare, job: dict, *, wall_seconds: float, memory_bytes: int, 
                             continue
                         result.events.append(event)
                         done_seen = done_seen or event.get("t") == "done"
-                        if on_event is not None:
-                            on_event(event)
+                        if on_event is not None and on_event(event) and killed_for is None:
+                            killed_for = "stopped_early"
                     if len(buffer) > 8 << 20:
                         killed_for = "output_limit"
                         result.detail = "Your program wrote an oversized line to the grader's channel and was stopped."
@@ -151,6 +151,8 @@ def run_job(spare: Spare, job: dict, *, wall_seconds: float, memory_bytes: int, 
 def _classify(result, killed_for, oom, rc, done, harness_error, wall_seconds, memory_bytes):
     if killed_for == "timeout":
         result.verdict, result.detail = "timeout", f"Your program was stopped after {wall_seconds:g} s, the time limit for this exercise."
+    elif killed_for == "stopped_early":
+        result.verdict, result.detail = "ok", "The remaining tests depend on tests that did not pass, so the run stopped early."
     elif killed_for == "output_limit":
         result.verdict = "output_limit"
     elif killed_for == "harness_error":

@@ -63,6 +63,7 @@ def job_build(*, exercise, files: dict, tests: list, user=None, submission_id=No
     spec = exercise.spec
     bundle = course_selectors.exercise_bundle(exercise=exercise)
     support = {f: bundle["starter"][f] for f in spec.get("support", []) if f in bundle["starter"]}
+    support.update(course_selectors.shared_files(version=exercise.version, names=spec.get("shared", [])))
     reference_support = dict(support)
     own_code = {}
     for use in spec.get("uses", []):
