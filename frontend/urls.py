@@ -1,7 +1,32 @@
 from django.urls import path
 
-from frontend.views import pages
+from frontend.views import authoring, courses, exercises, pages, staff, tutor
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("courses/<slug:slug>/", courses.course_detail, name="course_detail"),
+    path("courses/<slug:slug>/enroll/", courses.course_enroll, name="course_enroll"),
+    path("courses/<slug:slug>/lessons/<slug:lesson_slug>/", courses.lesson_detail, name="lesson_detail"),
+    path("courses/<slug:slug>/exercises/<slug:exercise_slug>/", exercises.exercise_detail, name="exercise_detail"),
+    path("courses/<slug:slug>/exercises/<slug:exercise_slug>/submit/", exercises.exercise_submit, name="exercise_submit"),
+    path("courses/<slug:slug>/exercises/<slug:exercise_slug>/draft/", exercises.exercise_draft, name="exercise_draft"),
+    path("courses/<slug:slug>/exercises/<slug:exercise_slug>/reset/", exercises.exercise_reset, name="exercise_reset"),
+    path("courses/<slug:slug>/exercises/<slug:exercise_slug>/history/", exercises.exercise_history, name="exercise_history"),
+    path("submissions/<int:submission_id>/", exercises.submission_detail, name="submission_detail"),
+    # Instructors
+    path("courses/<slug:slug>/author/", authoring.workspace, name="author_workspace"),
+    path("courses/<slug:slug>/author/file/", authoring.file_view, name="author_file"),
+    path("courses/<slug:slug>/author/preview/", authoring.preview, name="author_preview"),
+    path("courses/<slug:slug>/author/publish/", authoring.publish, name="author_publish"),
+    path("courses/<slug:slug>/author/export/", authoring.export, name="author_export"),
+    path("courses/<slug:slug>/versions/", authoring.versions, name="course_versions"),
+    path("courses/<slug:slug>/versions/<int:number>/publish/", authoring.version_publish, name="version_publish"),
+    # TAs and instructors
+    path("courses/<slug:slug>/staff/", staff.overview, name="staff_overview"),
+    path("courses/<slug:slug>/staff/conversations/<int:conversation_id>/", staff.conversation, name="staff_conversation"),
+    # Tutor
+    path("courses/<slug:slug>/tutor/start/", tutor.start, name="tutor_start"),
+    path("courses/<slug:slug>/tutor/", tutor.conversations, name="tutor_conversations"),
+    path("tutor/messages/<int:message_id>/rate/", tutor.rate, name="tutor_rate"),
+    path("tutor/conversations/<int:conversation_id>/human/", tutor.ask_human, name="tutor_ask_human"),
 ]

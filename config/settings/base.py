@@ -182,6 +182,16 @@ DATASET_CACHE_DIR = VAR_DIR / "datasets"
 TUTOR_BASE_URL = env.str("TUTOR_BASE_URL", default="")
 TUTOR_API_KEY = env.str("TUTOR_API_KEY", default="")
 TUTOR_MODEL = env.str("TUTOR_MODEL", default="")
+TUTOR_TIMEOUT_SECONDS = env.float("TUTOR_TIMEOUT_SECONDS", default=30.0)
+TUTOR_MAX_RETRIES = env.int("TUTOR_MAX_RETRIES", default=2)
+# Prices for the cost estimate, USD per 1,000 tokens (set them to your provider's).
+TUTOR_PRICE_INPUT_PER_1K = env.float("TUTOR_PRICE_INPUT_PER_1K", default=0.00015)
+TUTOR_PRICE_OUTPUT_PER_1K = env.float("TUTOR_PRICE_OUTPUT_PER_1K", default=0.0006)
+# Default allowance (course.toml [tutor] overrides): CS50's duck uses 10, one back every 3 minutes.
+TUTOR_QUOTA = env.int("TUTOR_QUOTA", default=10)
+TUTOR_REFILL_SECONDS = env.int("TUTOR_REFILL_SECONDS", default=180)
+TUTOR_MAX_QUESTION_CHARS = 4000
+TUTOR_CONTEXT_TOKENS = env.int("TUTOR_CONTEXT_TOKENS", default=6000)
 
 LOGGING = {
     "version": 1,

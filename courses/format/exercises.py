@@ -177,7 +177,7 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     seed = data.get("seed", 1337)
     depends_on = [d for d in data.get("depends_on") or [] if isinstance(d, str)] if isinstance(data.get("depends_on"), list) else []
-    lines = {k: line((k,)) for k in ("lesson", "depends_on", "uses", "files")}
+    lines = {k: line((k,)) for k in ("lesson", "depends_on", "uses", "files", "starter_from")}
     ordered_tests = [{"id": t["id"], "function": t["function"], "file": t["file"], "visibility": t.get("visibility", "visible"),
                       "title": t.get("title") or t["id"].removeprefix("test_").replace("_", " ").capitalize(),
                       "points": t.get("points", 1), "depends_on": t.get("depends_on") or [], "message": t.get("message", ""),
@@ -186,6 +186,7 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
         "slug": slug, "title": data.get("title", ""), "lesson": data.get("lesson", ""), "module": module_slug, "path": base,
         "prompt": prompt, "prompt_path": f"{base}/{prompt_name}" if prompt_name else "",
         "files": files, "support": support, "shared": shared, "uses": uses, "depends_on": depends_on,
+        "starter_from": data.get("starter_from", "") if isinstance(data.get("starter_from"), str) else "",
         "seed": seed if isinstance(seed, int) else 1337,
         "max_file_kb": data.get("max_file_kb", 64) if isinstance(data.get("max_file_kb", 64), int) else 64,
         "resources": resources, "cpu_fallback": fallback if isinstance(fallback, dict) else None, "config": config,

@@ -55,6 +55,7 @@ EXERCISE = {
     "shared": (list, False, "read-only files from the course's shared/ folder given to the learner"),
     "uses": (list, False, "[[uses]]: files taken from the learner's own earlier exercise"),
     "depends_on": (list, False, "exercises to pass first"),
+    "starter_from": (str, False, "earlier exercise whose passing code (same file names) prefills the editor"),
     "seed": (int, False, "seed for every test's random numbers"),
     "max_file_kb": (int, False, "largest learner file accepted, in KiB"),
     "resources": (dict, False, "[resources]"),

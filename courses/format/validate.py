@@ -291,6 +291,13 @@ def _cross_checks(ctx: Context, spec: dict) -> None:
                 ctx.error(toml_path, ex["_lines"].get("depends_on", 1), f"depends_on: exercise {dep!r} does not exist")
             elif slug in order and dep in order and order.index(dep) > order.index(slug):
                 ctx.error(toml_path, ex["_lines"].get("depends_on", 1), f"depends_on: {dep!r} comes after {slug!r} in the course")
+        source = ex.get("starter_from")
+        if source:
+            other = exercises.get(source)
+            if other is None:
+                ctx.error(toml_path, ex["_lines"].get("starter_from", 1), f"starter_from: exercise {source!r} does not exist")
+            elif not set(other["files"]) & set(ex["files"]):
+                ctx.error(toml_path, ex["_lines"].get("starter_from", 1), f"starter_from: {source!r} shares no file name with this exercise")
         for use in ex["uses"]:
             other = exercises.get(use["exercise"])
             if other is None:

@@ -13,3 +13,11 @@ from courses.services.versions import (  # noqa: F401
     version_rollback,
     version_tree,
 )
+from courses.services.authoring import (  # noqa: F401
+    workspace_get_or_create,
+    workspace_problems,
+    workspace_publish,
+    workspace_reset,
+    workspace_tree,
+    workspace_write,
+)

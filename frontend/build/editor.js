@@ -60,7 +60,7 @@ function create(parent, options) {
       closeBrackets(), rectangularSelection(), highlightActiveLine(), highlightSelectionMatches(),
       indentUnit.of("    "), EditorState.tabSize.of(4),
       keymap.of([...runKeys, ...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap, ...foldKeymap, indentWithTab]),
-      python(),
+      options.language === "python" || !options.language ? python() : [],
       theme.of(themeFor(isDark())),
       readOnly.of(EditorState.readOnly.of(!!options.readOnly)),
       EditorView.contentAttributes.of({ "aria-label": options.label || "Code editor" }),
@@ -79,6 +79,11 @@ function create(parent, options) {
     setDoc: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }),
     setReadOnly: (flag) => view.dispatch({ effects: readOnly.reconfigure(EditorState.readOnly.of(flag)) }),
     focus: () => view.focus(),
+    gotoLine: (n) => {
+      const line = view.state.doc.line(Math.max(1, Math.min(n, view.state.doc.lines)));
+      view.dispatch({ selection: { anchor: line.from }, scrollIntoView: true });
+      view.focus();
+    },
   };
 }
 

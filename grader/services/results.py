@@ -136,7 +136,7 @@ def submission_record_result(*, payload: dict) -> Submission | None:
             progress_record(user=submission.user, course=submission.course, exercise_slug=submission.exercise_slug,
                             score=result["score"], max_score=result["max_score"], passed=passed)
     stream = EventStream(submission.pk, submission.attempt)
-    stream.emit("result", status=result["status"], gradable=gradable, score=result["score"], max_score=result["max_score"],
+    stream.emit("result", kind=submission.kind, status=result["status"], gradable=gradable, score=result["score"], max_score=result["max_score"],
                 message=result["message"], verdict=result["verdict"], tests=result["tests"], metrics=result["metrics"])
     stream.flush()
     Submission.objects.filter(pk=submission.pk).update(events=replay(submission.pk))

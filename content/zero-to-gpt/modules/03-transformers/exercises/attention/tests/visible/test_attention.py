@@ -1,0 +1,129 @@
+import io
+import math
+import tokenize
+import zlib
+
+import torch
+import torch.nn.functional as F
+
+from attention import CausalSelfAttention, attention_weights, causal_attention
+
+
+def randn(check, *shape, salt=0):
+    g = torch.Generator().manual_seed(check.seed + salt)
+    return torch.randn(*shape, generator=g)
+
+
+def fill_weights(module, seed=0):
+    """The same weights for every implementation: one seeded draw per parameter name."""
+    params = dict(module.named_parameters())
+    with torch.no_grad():
+        for name in sorted(params):
+            p = params[name]
+            g = torch.Generator().manual_seed(seed + zlib.crc32(name.encode()))
+            scale = 0.5 / math.sqrt(p.shape[-1]) if p.dim() >= 2 else 0.1
+            p.copy_(torch.randn(p.shape, generator=g) * scale)
+
+
+def sdpa_module(module, x, n_head):
+    """What CausalSelfAttention should compute, via PyTorch's built-in attention."""
+    B, T, C = x.shape
+    q, k, v = F.linear(x, module.c_attn.weight, module.c_attn.bias).split(C, dim=2)
+    q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    return F.linear(y.transpose(1, 2).reshape(B, T, C), module.c_proj.weight, module.c_proj.bias)
+
+
+def test_rows_sum_to_one(check):
+    q, k = randn(check, 2, 3, 6, 8, salt=1), randn(check, 2, 3, 6, 8, salt=2)
+    w = attention_weights(q, k)
+    check("shape", list(w.shape), msg="attention_weights(q, k) should return (..., T, T)")
+    check("row sums", w.sum(dim=-1), tol=1e-5,
+          msg="each row (one query position) must sum to 1: take the softmax over the LAST axis (dim=-1), "
+              "the keys, not dim=-2")
+
+
+def test_future_is_zero(check):
+    q, k = randn(check, 2, 3, 6, 8, salt=1), randn(check, 2, 3, 6, 8, salt=2)
+    w = attention_weights(q, k)
+    above = torch.ones(6, 6, dtype=torch.bool).triu(1)
+    check.true("weights above the diagonal are exactly 0", bool((w[..., above] == 0).all()),
+               msg="position i may not look at j > i: fill those scores with -inf BEFORE the softmax, so exp(-inf) = 0 "
+                   "(filling with 0 still gives them weight exp(0) > 0)")
+    check.true("the diagonal is allowed", bool((w.diagonal(dim1=-2, dim2=-1) > 0).all()),
+               msg="a position must be able to attend to itself: mask only j > i (triu with diagonal=1)")
+
+
+def test_weights_match(check):
+    q, k = randn(check, 2, 3, 6, 8, salt=1) * 2, randn(check, 2, 3, 6, 8, salt=2) * 2
+    check("weights", attention_weights(q, k), tol=1e-5,
+          msg="the weights are causal and normalised but their values differ: divide the scores by sqrt(head size), "
+              "sqrt(q.size(-1)), before the softmax")
+
+
+def test_worked_example(check):
+    # The example from the lesson: three positions, head size 2.
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    k = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    v = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
+    w = attention_weights(q, k)
+    check("weights", w, tol=1e-4, msg="the 3x3 weights differ from the lesson's: scores q @ k^T, divided by sqrt(2), "
+                                       "future entries set to -inf, softmax along each row")
+    check("output", causal_attention(q, k, v), tol=1e-4, msg="the weights are right but the output is not: it is weights @ v")
+
+
+def test_matches_sdpa(check):
+    q, k, v = (randn(check, 2, 4, 7, 8, salt=s) for s in (1, 2, 3))
+    y = causal_attention(q, k, v)
+    expected = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    check("output", y, tol=1e-5, msg="causal_attention(q, k, v) should be attention_weights(q, k) @ v")
+    check.true("equals F.scaled_dot_product_attention(is_causal=True)",
+               tuple(y.shape) == tuple(expected.shape) and bool(torch.allclose(y, expected, atol=1e-5)),
+               msg="your attention differs from PyTorch's built-in causal attention on the same q, k, v")
+
+
+def test_module_parameters(check):
+    m = CausalSelfAttention(32, 4)
+    shapes = {name: list(p.shape) for name, p in m.named_parameters()}
+    check("parameters", shapes, exact=True,
+          msg="use nanoGPT's layers: c_attn = nn.Linear(n_embd, 3 * n_embd) and c_proj = nn.Linear(n_embd, n_embd), with biases")
+
+
+def test_module_matches_sdpa(check):
+    x = randn(check, 2, 6, 32, salt=4)
+    m = CausalSelfAttention(32, 4)
+    fill_weights(m)
+    y = m(x)
+    expected = sdpa_module(m, x, 4)
+    check("output", y, tol=1e-5,
+          msg="the module's output differs: split q, k, v with .split(n_embd, dim=2), heads with "
+              ".view(B, T, n_head, hs).transpose(1, 2), and merge them back with .transpose(1, 2).reshape(B, T, C)")
+    check.true("equals the built-in computation", tuple(y.shape) == tuple(expected.shape) and bool(torch.allclose(y, expected, atol=1e-5)),
+               msg="the module differs from the same layers run with F.scaled_dot_product_attention")
+
+
+def test_module_is_causal(check):
+    x = randn(check, 1, 8, 32, salt=5)
+    m = CausalSelfAttention(32, 4)
+    fill_weights(m)
+    y1 = m(x)
+    x2 = x.clone()
+    x2[:, 5] += 1.0  # change position 5 only
+    y2 = m(x2)
+    check.true("positions 0-4 unchanged", bool(torch.allclose(y1[:, :5], y2[:, :5], atol=1e-6)),
+               msg="changing position 5 changed an earlier output: information leaks from the future "
+                   "(check the mask, and that heads are split with view(B, T, n_head, hs).transpose(1, 2))")
+    check.true("position 5 changed", not torch.allclose(y1[:, 5], y2[:, 5]),
+               msg="changing position 5 did not change its own output: a position must attend to itself")
+
+
+def test_no_builtin_attention(check):
+    names = set()
+    with open("attention.py", encoding="utf-8") as fh:
+        for tok in tokenize.generate_tokens(io.StringIO(fh.read()).readline):
+            if tok.type == tokenize.NAME:
+                names.add(tok.string)
+    check.true("does not call scaled_dot_product_attention", "scaled_dot_product_attention" not in names,
+               msg="write the attention yourself: attention.py may not use F.scaled_dot_product_attention")
+    check.true("does not use nn.MultiheadAttention", "MultiheadAttention" not in names and "multi_head_attention_forward" not in names,
+               msg="write the attention yourself: attention.py may not use nn.MultiheadAttention")

@@ -1,0 +1,134 @@
+import math
+import zlib
+
+import torch
+
+from model import GPT, GPTConfig
+from train import get_batch, lr_at, train
+
+TRAIN_DEFAULTS = dict(max_iters=4, learning_rate=1e-2, min_lr=1e-3, warmup_iters=2, weight_decay=0.0,
+                      beta1=0.9, beta2=0.95, grad_clip=1.0, log_interval=1)
+
+
+def fill_weights(model, seed=0):
+    """The same weights for every implementation: one seeded draw per parameter name."""
+    params = dict(model.named_parameters(remove_duplicate=False))
+    with torch.no_grad():
+        for name in sorted(params):
+            p = params[name]
+            g = torch.Generator().manual_seed(seed + zlib.crc32(name.encode()))
+            r = torch.randn(p.shape, generator=g)
+            if p.dim() >= 2:
+                p.copy_(r * (0.5 / math.sqrt(p.shape[-1])))
+            elif name.endswith("weight"):
+                p.copy_(1.0 + 0.1 * r)
+            else:
+                p.copy_(0.1 * r)
+
+
+def tiny_model(dropout=0.0):
+    model = GPT(GPTConfig(block_size=8, vocab_size=65, n_layer=1, n_head=2, n_embd=16, dropout=dropout, bias=True))
+    fill_weights(model)
+    return model
+
+
+def fixed_batches(check):
+    g = torch.Generator().manual_seed(check.seed)
+    return {split: (torch.randint(65, (4, 8), generator=g), torch.randint(65, (4, 8), generator=g)) for split in ("train", "val")}
+
+
+def load_splits(check):
+    """tinyshakespeare as character ids: the first 90% for training, the last 10% for validation."""
+    with open(check.data("tinyshakespeare.txt"), encoding="utf-8") as fh:
+        text = fh.read()
+    chars = sorted(set(text))
+    lookup = torch.zeros(128, dtype=torch.long)
+    lookup[torch.tensor([ord(c) for c in chars])] = torch.arange(len(chars))
+    ids = lookup[torch.frombuffer(bytearray(text.encode("ascii")), dtype=torch.uint8).long()]
+    n = int(0.9 * len(ids))
+    return ids[:n], ids[n:]
+
+
+def test_get_batch(check):
+    data = torch.arange(1000)
+    x, y = get_batch(data, 8, 16, "cpu")
+    check("x shape", list(x.shape), msg="x should be (batch_size, block_size)")
+    check("y shape", list(y.shape), msg="y should be (batch_size, block_size)")
+    check("dtype", str(x.dtype), exact=True, msg="token ids must stay integers (torch.long): embeddings index with them")
+    check.true("each row of x is a window of the data", bool((x == x[:, :1] + torch.arange(8)).all()),
+               msg="each row of x must be a contiguous slice data[s : s + block_size]")
+    check.true("y is x shifted by one", bool((y == x + 1).all()),
+               msg="y must be the same window moved one to the right: data[s + 1 : s + 1 + block_size]")
+    check.true("windows start at random places", len(set(x[:, 0].tolist())) > 1,
+               msg="draw a different random start for every row (torch.randint(len(data) - block_size, (batch_size,)))")
+
+
+def test_lr_schedule(check):
+    config = dict(learning_rate=1e-3, min_lr=1e-4, warmup_iters=10, max_iters=100)
+    check("warm-up", [lr_at(s, config) for s in (0, 1, 5, 9)], tol=1e-12, rtol=1e-9,
+          msg="during warm-up (step < warmup_iters) the rate is learning_rate * (step + 1) / warmup_iters, with steps counted from 0")
+    check("cosine decay", [lr_at(s, config) for s in (10, 11, 32, 55, 77, 99)], tol=1e-12, rtol=1e-9,
+          msg="after warm-up: progress = (step - warmup_iters) / (max_iters - warmup_iters), "
+              "lr = min_lr + 0.5 * (1 + cos(pi * progress)) * (learning_rate - min_lr)")
+    check("after max_iters", [lr_at(s, config) for s in (100, 150)], tol=1e-12, rtol=1e-9,
+          msg="from step max_iters on, the rate stays at min_lr")
+
+
+def test_first_steps(check):
+    model = tiny_model()
+    batches = fixed_batches(check)
+    logged = []
+    train(model, lambda split: batches[split], dict(TRAIN_DEFAULTS), lambda step, loss: logged.append((int(step), float(loss))))
+    check("logged steps", [s for s, _ in logged], exact=True,
+          msg="call log(step, loss) when step % log_interval == 0 (here log_interval = 1, steps 0 to max_iters - 1)")
+    losses = dict(logged)
+    check("loss logged at step 0", losses.get(0), tol=1e-4,
+          msg="the loss before any update differs, so it was computed on other data: train on get_batch('train'), "
+              "and log the loss of the batch you trained on")
+    check("loss logged at step 1", losses.get(1), tol=1e-4,
+          msg="the loss after ONE update differs: set every param group's lr to lr_at(step, config) before "
+              "optimizer.step(), call optimizer.step() every step, and use AdamW with betas=(beta1, beta2)")
+    check("loss logged at step 2", losses.get(2), tol=1e-4,
+          msg="the first update is right but the second is not: gradients add up across steps unless you call "
+              "optimizer.zero_grad() every step")
+    check("loss logged at step 3", losses.get(3), tol=1e-4, msg="the fourth step's loss differs")
+    model.eval()
+    with torch.no_grad():
+        _, final = model(*batches["train"])
+    check("loss after training", final.item(), tol=1e-4, msg="after max_iters steps the model differs from the reference's")
+
+
+def test_train_mode(check):
+    model = tiny_model(dropout=0.1)
+    batches = fixed_batches(check)
+    seen = []
+    model.register_forward_pre_hook(lambda module, args: seen.append((module.training, torch.is_grad_enabled())))
+    model.eval()  # as if the caller had just evaluated it
+    train(model, lambda split: batches[split], dict(TRAIN_DEFAULTS, max_iters=3), lambda step, loss: None)
+    training_passes = [mode for mode, grad in seen if grad]
+    check.true("forward passes with gradients", len(training_passes) >= 3,
+               msg="the training forward passes must run with gradients enabled: do not put them inside torch.no_grad()")
+    check.true("those passes ran in train mode", all(training_passes),
+               msg="the model was in eval mode while training (dropout off): call model.train() before the loop, "
+                   "and again after any evaluation that used model.eval()")
+
+
+def test_short_run(check):
+    train_ids, _ = load_splits(check)
+    device = check.device
+    model = GPT(GPTConfig(block_size=16, vocab_size=65, n_layer=1, n_head=2, n_embd=32, dropout=0.0, bias=False)).to(device)
+    config = dict(max_iters=100, learning_rate=5e-3, min_lr=5e-4, warmup_iters=10, weight_decay=0.1, beta1=0.9,
+                  beta2=0.99, grad_clip=1.0, log_interval=5)
+    logged = []
+
+    def log(step, loss):
+        logged.append(float(loss))
+        check.metric("train_loss", step, loss)
+        check.progress((step + 1) / config["max_iters"], f"step {step + 1}/{config['max_iters']}")
+
+    train(model, lambda split: get_batch(train_ids, 16, 32, device), config, log)
+    print("logged train losses:", " ".join(f"{v:.3f}" for v in logged))
+    check.true("log was called", len(logged) == 20, msg="call log(step, loss) every log_interval (5) steps: 20 times in 100 steps")
+    tail = sum(logged[-4:]) / max(1, len(logged[-4:]))
+    check.at_most("train loss over the last 20 steps", tail, 3.0,
+                  msg="100 steps on real text should bring the loss from ln(65) = 4.17 to below 3.0")

@@ -1,0 +1,99 @@
+"""Hidden tests for the KV-cache: chunked prefill, batches, long generations, other model shapes."""
+
+import random
+
+import torch
+
+from kvcache import KVCache, forward_cached, generate_cached
+from tinygpt import GPTConfig, TinyGPT, generate_uncached
+
+TOL = dict(tol=1e-5, rtol=1e-5)
+
+
+def make_model(**overrides):
+    config = GPTConfig(**{"vocab_size": 64, "block_size": 64, "n_layer": 2, "n_head": 4, "n_embd": 64, **overrides})
+    return TinyGPT(config).double().eval()
+
+
+def test_chunked_prefill(check):
+    # Feed a sequence in chunks of several tokens: every chunk's queries sit after the cache.
+    rng = random.Random(check.seed)
+    model = make_model()
+    seq = torch.randint(0, 64, (2, 30))
+    with torch.no_grad():
+        full = model(seq)
+        cache = KVCache(len(model.blocks))
+        pieces, start = [], 0
+        while start < seq.size(1):
+            size = rng.randint(1, 6)
+            pieces.append(forward_cached(model, seq[:, start:start + size], cache))
+            start += size
+    logits = torch.cat(pieces, dim=1)
+    check("logits of 30 tokens fed in chunks of 1 to 6", logits, **TOL,
+          msg="with several new queries after a non-empty cache, query i (at position cache.length + i) must "
+              "see keys 0..cache.length + i: the causal mask is aligned to the END of the keys, not the start")
+    check.at_most("largest |chunked - full| logit", (logits - full).abs().max().item(), 1e-5,
+                  msg="chunked processing must give the same logits as one full forward pass")
+
+
+def test_batch_generation(check):
+    model = make_model(n_layer=3)
+    prompt = torch.randint(0, 64, (3, 4))
+    with torch.no_grad():
+        ref_idx, ref_logits = generate_uncached(model, prompt, 25)
+        idx, step_logits = generate_cached(model, prompt, 25)
+    check("tokens of a batch of 3 prompts", idx.tolist(),
+          msg="each row of the batch must be decoded independently, exactly as without the cache")
+    check("logits at every step (batch of 3)", torch.stack(step_logits), **TOL,
+          msg="with a batch, keys and values are (B, n_head, T, head_dim): cache and mask per row alike")
+    check.at_most("largest |cached - uncached| logit (batch)",
+                  max((a - b).abs().max().item() for a, b in zip(step_logits, ref_logits)), 1e-5,
+                  msg="the cached logits must equal the uncached ones")
+
+
+def test_positions_up_to_block_size(check):
+    # From a single token to the full context: positions 1..block_size-1 are all generated.
+    model = make_model(block_size=40)
+    prompt = torch.randint(0, 64, (1, 1))
+    with torch.no_grad():
+        ref_idx, ref_logits = generate_uncached(model, prompt, 39)
+        idx, step_logits = generate_cached(model, prompt, 39)
+    check("tokens generated up to block_size", idx[0].tolist(),
+          msg="every new token must get the position embedding of its own position (cache.length), all the "
+              "way up to block_size - 1")
+    check("logits at the last position", step_logits[-1], **TOL,
+          msg="the logits for the last position differ: check the position index of new tokens")
+    check.at_most("largest |cached - uncached| logit over 39 steps",
+                  max((a - b).abs().max().item() for a, b in zip(step_logits, ref_logits)), 1e-5,
+                  msg="the cached logits must equal the uncached ones at every position")
+
+
+def test_other_model_shapes(check):
+    rng = random.Random(check.seed)
+    for case, (n_layer, n_head, n_embd) in enumerate([(1, 1, 32), (3, 2, 48), (2, 8, 64)]):
+        model = make_model(n_layer=n_layer, n_head=n_head, n_embd=n_embd)
+        prompt = torch.randint(0, 64, (2, rng.randint(2, 9)))
+        with torch.no_grad():
+            ref_idx, ref_logits = generate_uncached(model, prompt, 12)
+            idx, step_logits = generate_cached(model, prompt, 12)
+        check(f"shape {case} ({n_layer} layers, {n_head} heads, n_embd {n_embd}): tokens", idx.tolist(),
+              msg="cached decoding must match uncached decoding for any number of layers and heads")
+        check(f"shape {case}: logits at every step", torch.stack(step_logits), **TOL,
+              msg="scale the scores by 1/sqrt(head_dim) with head_dim = n_embd // n_head, and keep one cache per layer")
+
+
+def test_generate_zero_and_cache_reuse(check):
+    model = make_model()
+    prompt = torch.randint(0, 64, (1, 5))
+    with torch.no_grad():
+        idx, step_logits = generate_cached(model, prompt, 0)
+    check("generate_cached(..., max_new_tokens=0) returns the prompt", idx.tolist(),
+          msg="with max_new_tokens=0 the result is the prompt itself and no step logits")
+    check("number of step logits for max_new_tokens=0", len(step_logits),
+          msg="with max_new_tokens=0 there are no step logits")
+    # Two calls in a row must not share a cache.
+    with torch.no_grad():
+        first, _ = generate_cached(model, prompt, 8)
+        second, _ = generate_cached(model, prompt, 8)
+    check.true("two calls give the same tokens", torch.equal(first, second),
+               msg="each generate_cached call must start from a fresh, empty KVCache")

@@ -1,0 +1,69 @@
+"""Production settings stop start-up with one line naming the variable that is missing or wrong."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+    "DATABASE_URL": "postgres://u:p@db.example:5432/fs",
+    "REDIS_URL": "redis://cache.example:6379/0",
+    "DJANGO_SECRET_KEY": "k" * 50,
+    "DJANGO_ALLOWED_HOSTS": "learn.example.org",
+}
+
+
+def start(**overrides):
+    env = {k: v for k, v in os.environ.items() if k not in GOOD and not k.startswith("DJANGO_")}
+    env.update(GOOD)
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return subprocess.run([sys.executable, "-c", "import django; django.setup(); print('started')"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+
+
+def test_complete_production_environment_starts():
+    out = start()
+    assert out.returncode == 0, out.stderr
+    assert "started" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
+def test_missing_variable_is_named_in_one_line(name):
+    out = start(**{name: None})
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert name in lines[0] and "not set" in lines[0]
+
+
+@pytest.mark.parametrize("name,value,words", [
+    ("DATABASE_URL", "mysql://x@y/z", "malformed"),
+    ("DATABASE_URL", "postgres://", "malformed"),
+    ("DATABASE_URL", "sqlite:////tmp/x.db", "PostgreSQL"),
+    ("REDIS_URL", "http://cache:6379", "malformed"),
+    ("DJANGO_SECRET_KEY", "short", "malformed"),
+    ("DJANGO_ALLOWED_HOSTS", " , ", "malformed"),
+])
+def test_malformed_variable_is_named_in_one_line(name, value, words):
+    out = start(**{name: value})
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert name in lines[0] and words in lines[0]
+
+
+def test_runner_settings_need_only_the_broker():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.runner", "REDIS_URL": "redis://cache.example:6379/0"})
+    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DATABASES)"],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "postgres" not in out.stdout

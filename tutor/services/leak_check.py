@@ -1,0 +1,66 @@
+"""Leak check by execution: would the code in a reply make the learner's failing tests pass?
+
+Each code block is spliced into the learner's own files (guardrails.splice), and the failing
+tests (plus what they depend on) run in the real sandbox on a grade.cpu worker, exactly like a
+submission, compared with the reference on the trusted side. The runner answers on a Redis list
+this coroutine waits on, so the check needs no database on the worker.
+"""
+
+import asyncio
+import json
+import uuid
+
+import redis.asyncio as aredis
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from gpu_runner import verdicts
+from grader.models import ReferenceRun
+from grader.services import job_build
+from tutor.services.guardrails import splice
+
+
+def _tests_with_dependencies(exercise, failing_ids: list[str]) -> list[dict]:
+    by_id = {t["id"]: t for t in exercise.spec["tests"]}
+    wanted, stack = set(), list(failing_ids)
+    while stack:
+        tid = stack.pop()
+        if tid in by_id and tid not in wanted:
+            wanted.add(tid)
+            stack.extend(by_id[tid].get("depends_on") or [])
+    return [{**t, "name": t.get("title") or t["id"]} for t in exercise.spec["tests"] if t["id"] in wanted]
+
+
+def spliced_files(code: dict, snippet: str) -> dict | None:
+    for name, source in code.items():
+        result = splice(source, snippet)
+        if result is not None:
+            return {**code, name: result}
+    return None
+
+
+async def tests_passed_with(*, exercise, user, files: dict, failing_ids: list[str], timeout: float = 60.0) -> list[str]:
+    """Which of `failing_ids` pass when the learner's files are replaced by `files`."""
+    from config.celery import app
+
+    tests = _tests_with_dependencies(exercise, failing_ids)
+    job = await database_sync_to_async(job_build)(exercise=exercise, files=files, tests=tests, user=user, kind="leak-check")
+    key = f"{settings.KEY_PREFIX}tutor:check:{uuid.uuid4().hex}"
+    job["reply_to"] = key
+    await asyncio.to_thread(app.send_task, "gpu_runner.run_job", args=[job], queue="grade.cpu")
+    client = aredis.Redis.from_url(settings.REDIS_URL)
+    try:
+        reply = await client.blpop([key], timeout=timeout)
+    finally:
+        await client.aclose()
+    if reply is None:
+        raise TimeoutError("the leak check did not finish in time")
+    payload = json.loads(reply[1])
+    if not payload.get("gradable", True):
+        raise RuntimeError(payload.get("infrastructure_error", "the leak check could not run"))
+    reference = payload.get("reference_events") or await database_sync_to_async(
+        lambda: ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=payload.get("device", "cpu"))
+        .values_list("events", flat=True).first())()
+    result = verdicts.grade(tests=tests, learner_events=payload.get("learner_events") or [], reference_events=reference or [],
+                            process=payload.get("process") or {})
+    return [t["id"] for t in result["tests"] if t["status"] == "passed" and t["id"] in failing_ids]

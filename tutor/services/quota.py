@@ -1,0 +1,49 @@
+"""Per-learner question allowance, CS50-style: a full bar of `quota` questions, one question back
+every `refill_seconds`, never above the cap. Configurable per course in course.toml [tutor]."""
+
+import math
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tutor.models import Allowance
+
+
+class QuotaExceeded(Exception):
+    def __init__(self, seconds_left: int):
+        super().__init__(f"out of questions for now; one comes back in {seconds_left} s")
+        self.seconds_left = seconds_left
+
+
+def course_limits(course) -> tuple[int, int]:
+    tutor = ((course.published_version.meta if course.published_version else {}) or {}).get("tutor") or {}
+    return int(tutor.get("quota", settings.TUTOR_QUOTA)), int(tutor.get("refill_seconds", settings.TUTOR_REFILL_SECONDS))
+
+
+def _refilled(points: float, since: datetime, now: datetime, cap: int, refill: int) -> float:
+    return min(float(cap), points + max(0.0, (now - since).total_seconds()) / refill)
+
+
+def allowance_status(*, user, course, now=None) -> dict:
+    now = now or timezone.now()
+    cap, refill = course_limits(course)
+    row = Allowance.objects.filter(user=user, course=course).first()
+    points = _refilled(row.points, row.updated_at, now, cap, refill) if row else float(cap)
+    next_in = 0 if points >= cap else math.ceil((1 - (points - math.floor(points))) * refill)
+    return {"left": math.floor(points), "cap": cap, "refill_seconds": refill, "next_in": next_in}
+
+
+@transaction.atomic
+def allowance_take(*, user, course, now=None) -> dict:
+    """Spend one question or raise QuotaExceeded (with the wait until the next one)."""
+    now = now or timezone.now()
+    cap, refill = course_limits(course)
+    row, _ = Allowance.objects.select_for_update().get_or_create(user=user, course=course, defaults={"points": float(cap), "updated_at": now})
+    points = _refilled(row.points, row.updated_at, now, cap, refill)
+    if points < 1:
+        raise QuotaExceeded(math.ceil((1 - points) * refill))
+    row.points, row.updated_at = points - 1, now
+    row.save(update_fields=["points", "updated_at"])
+    return allowance_status(user=user, course=course, now=now)
