@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Offline mirror of course datasets; this workplace keeps one beside the checkout.
-COURSE_ASSETS_DIR ?= $(abspath $(wildcard ../shared/data))
+COURSE_ASSETS_DIR ?= $(abspath $(firstword $(wildcard ../shared/data /work/shared/data)))
 export COURSE_ASSETS_DIR
 
 .PHONY: help run test test-unit test-e2e lint format bench frontend clean

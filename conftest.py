@@ -28,7 +28,7 @@ def pytest_configure(config):
     if url.startswith("unix://"):
         from tools import redis_server
 
-        sock = Path(url[len("unix://"):])
+        sock = Path(url[len("unix://") :])
         if not redis_server.ping(sock):
             proc = redis_server.start(sock, sock.parent.parent / "log" / "redis-test.log")
             config._fs_redis = proc
@@ -65,13 +65,15 @@ def service_env(**extra) -> dict:
     from django.conf import settings
 
     env = dict(os.environ)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": test_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "FROMSCRATCH_KEY_PREFIX": settings.KEY_PREFIX,
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "FROMSCRATCH_KEY_PREFIX": settings.KEY_PREFIX,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -84,11 +86,30 @@ class Worker:
     def start(self, **env):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "grade.cpu,grade.gpu,grader", "-c", "2",
-             "--loglevel", "INFO", "-n", f"test{os.getpid()}-{time.time_ns()}@%h", "--without-heartbeat", "--without-mingle",
-             "--without-gossip"],
-            cwd=ROOT, env=service_env(GRADER_WARM_POOL="1", GPU_RUNNER_WARM=env.pop("warm", "py,torch"), **env),
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "grade.cpu,grade.gpu,grader",
+                "-c",
+                "2",
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"test{os.getpid()}-{time.time_ns()}@%h",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=service_env(GRADER_WARM_POOL="1", GPU_RUNNER_WARM=env.pop("warm", "py,torch"), **env),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.wait_ready()
         return self
@@ -137,8 +158,14 @@ def asgi_server(django_db_setup, tmp_path_factory):
 
     port = free_port()
     log = open(tmp_path_factory.mktemp("asgi") / "daphne.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-                            cwd=ROOT, env=service_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        cwd=ROOT,
+        env=service_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

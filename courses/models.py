@@ -61,6 +61,9 @@ class Blob(models.Model):
     size = models.PositiveIntegerField()
     data = models.BinaryField()
 
+    def __str__(self):
+        return f"{self.sha256[:12]} ({self.size} bytes)"
+
 
 class Module(models.Model):
     version = models.ForeignKey(CourseVersion, on_delete=models.CASCADE, related_name="modules")
@@ -173,6 +176,9 @@ class ExerciseProgress(models.Model):
             models.CheckConstraint(condition=Q(best_score__gte=0), name="progress_score_nonnegative"),
         ]
 
+    def __str__(self):
+        return f"{self.user} {self.exercise_slug}: {self.status} {self.best_score:g}/{self.max_score:g}"
+
 
 class AuthoringWorkspace(models.Model):
     """An instructor's editable copy of a course folder; publishing turns it into a new version."""
@@ -182,3 +188,6 @@ class AuthoringWorkspace(models.Model):
     manifest = models.JSONField()
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"workspace of {self.course.slug} (from v{self.base_version.number})"

@@ -27,9 +27,50 @@ _CROSSREF = re.compile(r"\[\[([a-z0-9][a-z0-9-]*)(?:#([A-Za-z][\w-]*))?\]\]")
 _FORMATTER = HtmlFormatter(nowrap=True)
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em", "figcaption",
-    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "mark", "ol", "p", "pre", "s",
-    "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 }
 ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "title", "aria-hidden", "aria-label"},
@@ -38,6 +79,7 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align", "colspan", "rowspan"},
     "th": {"align", "colspan", "rowspan", "scope"},
     "ol": {"start"},
+    "div": {"data-lang"},
 }
 # What the validator refuses in raw HTML inside Markdown (the sanitiser would strip it anyway;
 # refusing tells the author instead of silently changing their page).
@@ -113,14 +155,19 @@ def _render_heading_close(self, tokens, idx, options, env):
 
 def markdown_parser(*, allow_html: bool = True) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": allow_html, "typographer": False}).enable(["table", "strikethrough"])
-    md.use(front_matter_plugin).use(dollarmath_plugin, allow_space=True, allow_digits=True, double_inline=True).use(admon_plugin)
+    md.use(front_matter_plugin).use(dollarmath_plugin, allow_space=True, allow_digits=True, double_inline=True).use(
+        admon_plugin
+    )
     md.core.ruler.after("inline", "anchors", _anchors)
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_fence)
     md.add_render_rule("heading_open", _render_heading_open)
     md.add_render_rule("heading_close", _render_heading_close)
     # `$$...$$` inside a paragraph: display maths, but in a span so the paragraph stays valid HTML.
-    md.add_render_rule("math_inline_double", lambda self, tokens, idx, options, env: f'<span class="math block">{html.escape(tokens[idx].content)}</span>')
+    md.add_render_rule(
+        "math_inline_double",
+        lambda self, tokens, idx, options, env: f'<span class="math block">{html.escape(tokens[idx].content)}</span>',
+    )
     return md
 
 
@@ -129,8 +176,14 @@ _PLAIN_MD = markdown_parser(allow_html=False)
 
 
 def sanitize(raw_html: str) -> str:
-    return nh3.clean(raw_html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
-                     link_rel="noopener noreferrer", strip_comments=True)
+    return nh3.clean(
+        raw_html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
 
 
 def _crossrefs_to_links(text: str, link_base: str) -> str:
@@ -191,6 +244,9 @@ def html_problems(source: str) -> list[tuple[int, str]]:
                     problems.append((line, "javascript:/data: URLs are not allowed in lessons"))
     # markdown-it drops javascript: links instead of making tokens; catch them in the source.
     for number, text in enumerate(source.splitlines(), start=1):
-        if re.search(r"\]\(\s*<?\s*(javascript|vbscript|data):", text, re.I) and (number, "javascript:/data: URLs are not allowed in lessons") not in problems:
+        if (
+            re.search(r"\]\(\s*<?\s*(javascript|vbscript|data):", text, re.I)
+            and (number, "javascript:/data: URLs are not allowed in lessons") not in problems
+        ):
             problems.append((number, "javascript:/data: URLs are not allowed in lessons"))
     return problems

@@ -72,7 +72,9 @@ def modules_with_items(*, version: CourseVersion) -> list[Module]:
     """Modules in order, each with `.items`: its lessons and exercises interleaved by position."""
     modules = list(
         Module.objects.filter(version=version).prefetch_related(
-            Prefetch("lessons", queryset=Lesson.objects.only("id", "slug", "title", "position", "minutes", "module_id")),
+            Prefetch(
+                "lessons", queryset=Lesson.objects.only("id", "slug", "title", "position", "minutes", "module_id")
+            ),
             Prefetch("exercises", queryset=Exercise.objects.defer("spec", "prompt_html")),
         )
     )
@@ -122,7 +124,7 @@ def version_files(*, version: CourseVersion, prefix: str) -> dict[str, bytes]:
     from courses.models import Blob
 
     prefix = prefix.rstrip("/") + "/"
-    wanted = {p[len(prefix):]: h for p, h in version.manifest.items() if p.startswith(prefix)}
+    wanted = {p[len(prefix) :]: h for p, h in version.manifest.items() if p.startswith(prefix)}
     blobs = dict(Blob.objects.filter(sha256__in=set(wanted.values())).values_list("sha256", "data"))
     return {rel: bytes(blobs[h]) for rel, h in wanted.items()}
 
@@ -133,7 +135,10 @@ def exercise_bundle(*, exercise: Exercise) -> dict:
     cached = _bundle_cache.get(exercise.content_hash)
     if cached is not None:
         return cached
-    files = {rel: data.decode("utf-8", "replace") for rel, data in version_files(version=exercise.version, prefix=exercise.path).items()}
+    files = {
+        rel: data.decode("utf-8", "replace")
+        for rel, data in version_files(version=exercise.version, prefix=exercise.path).items()
+    }
     bundle = split_bundle(files)
     if len(_bundle_cache) > 256:
         _bundle_cache.clear()

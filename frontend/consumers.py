@@ -155,7 +155,8 @@ class TutorConsumer(JsonConsumer):
         user = self.scope["user"]
         try:
             self.conversation = await database_sync_to_async(conversation_get_for_user)(
-                user=user, conversation_id=int(self.scope["url_route"]["kwargs"]["conversation_id"]))
+                user=user, conversation_id=int(self.scope["url_route"]["kwargs"]["conversation_id"])
+            )
         except Http404:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -173,7 +174,13 @@ class TutorConsumer(JsonConsumer):
 
         messages = [_message_json(m) for m in conversation_messages(conversation=self.conversation)]
         quota = None if self.staff else allowance_status(user=self.conversation.user, course=self.conversation.course)
-        return {"type": "history", "conversation": self.conversation.pk, "messages": messages, "quota": quota, "staff": self.staff}
+        return {
+            "type": "history",
+            "conversation": self.conversation.pk,
+            "messages": messages,
+            "quota": quota,
+            "staff": self.staff,
+        }
 
     async def disconnect(self, code):
         if getattr(self, "stop_event", None) is not None:
@@ -190,7 +197,9 @@ class TutorConsumer(JsonConsumer):
         text = content.get("text")
         if kind == "ta_message":
             if not self.staff:
-                await self.send_json({"type": "error", "error": "only the course's TAs and instructors can post here as a person"})
+                await self.send_json(
+                    {"type": "error", "error": "only the course's TAs and instructors can post here as a person"}
+                )
                 return
             await self._ta_message(text)
         elif kind == "ask":
@@ -204,18 +213,23 @@ class TutorConsumer(JsonConsumer):
             test = content.get("test") if isinstance(content.get("test"), str) else ""
             await self._ask(text, code, test[:100])
         else:
-            await self.send_json({"type": "error", "error": f"unknown message type {kind!r}; use ask, stop or ta_message"})
+            await self.send_json(
+                {"type": "error", "error": f"unknown message type {kind!r}; use ask, stop or ta_message"}
+            )
 
     async def _ta_message(self, text):
         from tutor import services
 
         try:
             message = await database_sync_to_async(services.message_add_ta)(
-                conversation=self.conversation, author=self.scope["user"], text=text)
+                conversation=self.conversation, author=self.scope["user"], text=text
+            )
         except services.MessageRejected as exc:
             await self.send_json({"type": "error", "error": str(exc)})
             return
-        await self.channel_layer.group_send(self.group, {"type": "tutor.relay", "event": {"type": "message", "message": _message_json(message)}})
+        await self.channel_layer.group_send(
+            self.group, {"type": "tutor.relay", "event": {"type": "message", "message": _message_json(message)}}
+        )
 
     async def _ask(self, text, code, test):
         import asyncio
@@ -232,12 +246,23 @@ class TutorConsumer(JsonConsumer):
             return
         except services.QuotaExceeded as exc:
             status = await database_sync_to_async(services.allowance_status)(user=user, course=conversation.course)
-            await self.send_json({"type": "error", "code": "quota", "keep_input": True, "quota": status,
-                                  "error": f"You have used your questions for now. One comes back in {_mmss(exc.seconds_left)}."})
+            await self.send_json(
+                {
+                    "type": "error",
+                    "code": "quota",
+                    "keep_input": True,
+                    "quota": status,
+                    "error": f"You have used your questions for now. One comes back in {_mmss(exc.seconds_left)}.",
+                }
+            )
             return
         context = {"test": test} if test else {}
-        message = await database_sync_to_async(services.message_add_learner)(conversation=conversation, text=text, context=context)
-        await self.channel_layer.group_send(self.group, {"type": "tutor.relay", "event": {"type": "message", "message": _message_json(message)}})
+        message = await database_sync_to_async(services.message_add_learner)(
+            conversation=conversation, text=text, context=context
+        )
+        await self.channel_layer.group_send(
+            self.group, {"type": "tutor.relay", "event": {"type": "message", "message": _message_json(message)}}
+        )
         await self.send_json({"type": "quota", "quota": quota})
         self.stop_event = asyncio.Event()
 
@@ -246,14 +271,24 @@ class TutorConsumer(JsonConsumer):
 
         async def run():
             try:
-                reply = await stream_reply(conversation=conversation, question_message=message, code=code, focus_test=test,
-                                           stop=self.stop_event, emit=emit)
+                reply = await stream_reply(
+                    conversation=conversation,
+                    question_message=message,
+                    code=code,
+                    focus_test=test,
+                    stop=self.stop_event,
+                    emit=emit,
+                )
                 if "provider_error" in reply.flags:
                     await database_sync_to_async(_refund)(user, conversation.course)
-                    status = await database_sync_to_async(services.allowance_status)(user=user, course=conversation.course)
+                    status = await database_sync_to_async(services.allowance_status)(
+                        user=user, course=conversation.course
+                    )
                     await self.send_json({"type": "quota", "quota": status})
             except Exception as exc:  # the socket must get an answer whatever broke
-                await self.send_json({"type": "error", "error": f"the tutor failed: {type(exc).__name__}. Your question is saved."})
+                await self.send_json(
+                    {"type": "error", "error": f"the tutor failed: {type(exc).__name__}. Your question is saved."}
+                )
                 raise
 
         self.task = asyncio.ensure_future(run())
@@ -275,5 +310,13 @@ def _refund(user, course):
 
 
 def _message_json(m):
-    return {"id": m.pk, "role": m.role, "html": m.html, "status": m.status, "rating": m.rating, "flags": m.flags,
-            "author": m.author.username if m.author_id and m.role == "ta" else None, "at": m.created_at.isoformat()}
+    return {
+        "id": m.pk,
+        "role": m.role,
+        "html": m.html,
+        "status": m.status,
+        "rating": m.rating,
+        "flags": m.flags,
+        "author": m.author.username if m.author_id and m.role == "ta" else None,
+        "at": m.created_at.isoformat(),
+    }

@@ -8,10 +8,16 @@ urlpatterns = [
     path("courses/<slug:slug>/enroll/", courses.course_enroll, name="course_enroll"),
     path("courses/<slug:slug>/lessons/<slug:lesson_slug>/", courses.lesson_detail, name="lesson_detail"),
     path("courses/<slug:slug>/exercises/<slug:exercise_slug>/", exercises.exercise_detail, name="exercise_detail"),
-    path("courses/<slug:slug>/exercises/<slug:exercise_slug>/submit/", exercises.exercise_submit, name="exercise_submit"),
+    path(
+        "courses/<slug:slug>/exercises/<slug:exercise_slug>/submit/", exercises.exercise_submit, name="exercise_submit"
+    ),
     path("courses/<slug:slug>/exercises/<slug:exercise_slug>/draft/", exercises.exercise_draft, name="exercise_draft"),
     path("courses/<slug:slug>/exercises/<slug:exercise_slug>/reset/", exercises.exercise_reset, name="exercise_reset"),
-    path("courses/<slug:slug>/exercises/<slug:exercise_slug>/history/", exercises.exercise_history, name="exercise_history"),
+    path(
+        "courses/<slug:slug>/exercises/<slug:exercise_slug>/history/",
+        exercises.exercise_history,
+        name="exercise_history",
+    ),
     path("submissions/<int:submission_id>/", exercises.submission_detail, name="submission_detail"),
     # Instructors
     path("courses/<slug:slug>/author/", authoring.workspace, name="author_workspace"),
@@ -23,7 +29,9 @@ urlpatterns = [
     path("courses/<slug:slug>/versions/<int:number>/publish/", authoring.version_publish, name="version_publish"),
     # TAs and instructors
     path("courses/<slug:slug>/staff/", staff.overview, name="staff_overview"),
-    path("courses/<slug:slug>/staff/conversations/<int:conversation_id>/", staff.conversation, name="staff_conversation"),
+    path(
+        "courses/<slug:slug>/staff/conversations/<int:conversation_id>/", staff.conversation, name="staff_conversation"
+    ),
     # Tutor
     path("courses/<slug:slug>/tutor/start/", tutor.start, name="tutor_start"),
     path("courses/<slug:slug>/tutor/", tutor.conversations, name="tutor_conversations"),

@@ -47,7 +47,9 @@ def ensure(cache_dir: Path, dataset: dict, *, mirror_dir: str = "", allow_downlo
     if allow_download and dataset.get("url"):
         sources.append(("url", dataset["url"]))
     if not sources:
-        raise DatasetError(f"dataset {dataset['name']} is not cached and no source is reachable: run `manage.py course assets` or set COURSE_ASSETS_DIR")
+        raise DatasetError(
+            f"dataset {dataset['name']} is not cached and no source is reachable: run `manage.py course assets` or set COURSE_ASSETS_DIR"
+        )
     errors = []
     for kind, source in sources:
         fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".partial-")

@@ -17,8 +17,12 @@ def cuda_available() -> bool:
     if not os.path.exists("/dev/nvidiactl"):
         return False
     try:
-        out = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.is_available())"],
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", "import torch; print(torch.cuda.is_available())"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return out.stdout.strip().endswith("True")

@@ -54,7 +54,9 @@ class LiveGrader:
         if self.stream is None:
             return False
         if t == "start" and event.get("test") in self.tests:
-            self.stream.emit("test_started", test=event["test"], index=self.order.index(event["test"]), total=len(self.order))
+            self.stream.emit(
+                "test_started", test=event["test"], index=self.order.index(event["test"]), total=len(self.order)
+            )
         elif t == "test" and event.get("test") in self.tests:
             self._flush_metrics(force=True)
             row = self._judge(event["test"])
@@ -64,22 +66,33 @@ class LiveGrader:
             self.stream.emit("syntax", message=verdicts.syntax_message(event.get("error") or {}))
         elif t == "metric":
             key = str(event.get("name"))
-            self.metric_buffer.setdefault(key, []).append([event.get("step"), verdicts._decode_float(event.get("value"))])
+            self.metric_buffer.setdefault(key, []).append(
+                [event.get("step"), verdicts._decode_float(event.get("value"))]
+            )
             self._flush_metrics()
         elif t == "log" and self.logs < 500:
             self.logs += 1
             self.stream.emit("log", test=event.get("test"), line=str(event.get("line", ""))[:500])
         elif t == "progress":
-            self.stream.emit("progress", test=event.get("test"), fraction=event.get("fraction"), label=event.get("label", ""))
+            self.stream.emit(
+                "progress", test=event.get("test"), fraction=event.get("fraction"), label=event.get("label", "")
+            )
         return False
 
     def _judge(self, test_id) -> dict:
         spec = self.tests[test_id]
         blockers = [d for d in spec.get("depends_on") or [] if self.status.get(d) not in (None, "passed")]
         if blockers:
-            row = {"id": spec["id"], "name": spec.get("name") or spec["id"], "status": "skipped",
-                   "message": f"Skipped: it builds on {', '.join(blockers)}, which did not pass.", "skipped_because": blockers,
-                   "visibility": spec.get("visibility"), "points": 0, "max_points": spec.get("points", 1)}
+            row = {
+                "id": spec["id"],
+                "name": spec.get("name") or spec["id"],
+                "status": "skipped",
+                "message": f"Skipped: it builds on {', '.join(blockers)}, which did not pass.",
+                "skipped_because": blockers,
+                "visibility": spec.get("visibility"),
+                "points": 0,
+                "max_points": spec.get("points", 1),
+            }
         else:
             summary = verdicts.summarize(self.events)
             row = verdicts.grade_test(spec, summary["tests"].get(test_id), self.ref["tests"].get(test_id), process={})
@@ -113,8 +126,16 @@ def _sandbox_job(job, *, files, support, tests, device, config) -> dict:
     return {
         "files": files,
         "support_files": support,
-        "tests": [{"id": t["id"], "file": t["file"], "function": t.get("function", t["id"]),
-                   "visibility": t.get("visibility", "visible"), "timeout": t.get("timeout")} for t in tests],
+        "tests": [
+            {
+                "id": t["id"],
+                "file": t["file"],
+                "function": t.get("function", t["id"]),
+                "visibility": t.get("visibility", "visible"),
+                "timeout": t.get("timeout"),
+            }
+            for t in tests
+        ],
         "test_sources": {t["file"]: job["test_sources"][t["file"]] for t in tests},
         "limits": job["_limits"],
         "seed": job.get("seed", 0),
@@ -128,10 +149,14 @@ def _run(pool: WarmPool, job, *, files, tests, device, config, on_event=None, re
     spare = pool.take(preload=tuple(job.get("preload") or ()), gpu=device == "cuda", work_mb=resources.get("disk_mb"))
     try:
         support = job.get("reference_support_files" if reference else "support_files") or {}
-        return run_job(spare, _sandbox_job(job, files=files, support=support, tests=tests, device=device, config=config),
-                       wall_seconds=float(resources.get("wall_seconds", 30)),
-                       memory_bytes=int(resources.get("memory_mb", 1024)) << 20,
-                       pids_max=int(resources.get("processes", 128)), on_event=on_event)
+        return run_job(
+            spare,
+            _sandbox_job(job, files=files, support=support, tests=tests, device=device, config=config),
+            wall_seconds=float(resources.get("wall_seconds", 30)),
+            memory_bytes=int(resources.get("memory_mb", 1024)) << 20,
+            pids_max=int(resources.get("processes", 128)),
+            on_event=on_event,
+        )
     finally:
         pool.refill(preload=tuple(job.get("preload") or ()), gpu=device == "cuda", work_mb=resources.get("disk_mb"))
 
@@ -143,16 +168,29 @@ def _gpu_peak_mb(run):
 
 
 def _process_info(run) -> dict:
-    return {"verdict": run.verdict, "detail": run.detail, "exit_code": run.exit_code, "signal": run.signal,
-            "stdout": run.stdout[-(64 << 10):], "stderr": run.stderr[-(64 << 10):],
-            "stdout_truncated": run.stdout_truncated, "stderr_truncated": run.stderr_truncated}
+    return {
+        "verdict": run.verdict,
+        "detail": run.detail,
+        "exit_code": run.exit_code,
+        "signal": run.signal,
+        "stdout": run.stdout[-(64 << 10) :],
+        "stderr": run.stderr[-(64 << 10) :],
+        "stdout_truncated": run.stdout_truncated,
+        "stderr_truncated": run.stderr_truncated,
+    }
 
 
 def execute(job: dict, *, pool: WarmPool, data_dir, mirror_dir: str = "", stream=None) -> dict:
     """Returns the payload for `grader.record_result` (or the course checker)."""
     started = time.time()
-    payload = {"submission_id": job.get("submission_id"), "attempt": job.get("attempt"), "kind": job.get("kind", "submission"),
-               "runner_version": RUNNER_VERSION, "started_at": started, "gradable": True}
+    payload = {
+        "submission_id": job.get("submission_id"),
+        "attempt": job.get("attempt"),
+        "kind": job.get("kind", "submission"),
+        "runner_version": RUNNER_VERSION,
+        "started_at": started,
+        "gradable": True,
+    }
     try:
         _execute(job, pool=pool, data_dir=data_dir, mirror_dir=mirror_dir, stream=stream, payload=payload)
     except (JobError, SandboxUnavailable, datasets.DatasetError) as exc:
@@ -170,7 +208,9 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
         fallback = job.get("cpu_fallback") or {}
         if not fallback.get("allowed"):
             raise JobError("this exercise needs a GPU, this worker has none, and the exercise allows no CPU fallback")
-        resources.update({k: v for k, v in fallback.items() if k in ("wall_seconds", "memory_mb", "disk_mb", "threads")})
+        resources.update(
+            {k: v for k, v in fallback.items() if k in ("wall_seconds", "memory_mb", "disk_mb", "threads")}
+        )
         config.update(fallback.get("config") or {})
         payload["cpu_fallback"] = True
     device = "cuda" if use_gpu else "cpu"
@@ -183,15 +223,20 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
     reference_events = (job.get("reference") or {}).get(device)
     if reference_events is None:
         if not job.get("reference_files"):
-            raise JobError("no reference observations are cached for this exercise and the job carries no reference solution")
+            raise JobError(
+                "no reference observations are cached for this exercise and the job carries no reference solution"
+            )
         all_tests = job.get("reference_tests") or tests
-        run = _run(pool, job, files=job["reference_files"], tests=all_tests, device=device, config=config, reference=True)
+        run = _run(
+            pool, job, files=job["reference_files"], tests=all_tests, device=device, config=config, reference=True
+        )
         reference_events = [e for e in run.events if e.get("t") in KEEP_EVENTS]
         summary = verdicts.summarize(reference_events)
         broken = [t["id"] for t in all_tests if summary["tests"].get(t["id"], {}).get("outcome") != "ok"]
         if run.verdict != "ok" or broken:
             detail = run.detail or ", ".join(
-                f"{tid}: {verdicts._error_text(summary['tests'].get(tid, {}).get('error'))}" for tid in broken[:3])
+                f"{tid}: {verdicts._error_text(summary['tests'].get(tid, {}).get('error'))}" for tid in broken[:3]
+            )
             raise JobError(f"the reference solution does not pass its own tests ({run.verdict}; {detail})")
         payload["reference_events"] = reference_events
         payload["reference_device"] = device
@@ -207,6 +252,9 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
         stream.emit("grading", verdict=run.verdict)
     payload["learner_events"] = [e for e in run.events if e.get("t") in KEEP_EVENTS]
     payload["process"] = _process_info(run)
-    payload["resources"] = {"wall_seconds": run.wall_seconds, "cpu_seconds": run.cpu_seconds,
-                            "peak_memory_mb": round(run.peak_memory_bytes / 2**20, 1) if run.peak_memory_bytes else None,
-                            "peak_gpu_memory_mb": _gpu_peak_mb(run)}
+    payload["resources"] = {
+        "wall_seconds": run.wall_seconds,
+        "cpu_seconds": run.cpu_seconds,
+        "peak_memory_mb": round(run.peak_memory_bytes / 2**20, 1) if run.peak_memory_bytes else None,
+        "peak_gpu_memory_mb": _gpu_peak_mb(run),
+    }

@@ -21,8 +21,14 @@ def sandbox_config() -> SandboxConfig:
     # One uid per worker process: RLIMIT_NPROC and leftover zombies are per uid.
     base_uid = int(os.environ.get("GRADER_SANDBOX_UID", "61000"))
     uid = base_uid + 1 + os.getpid() % 2000
-    return SandboxConfig(unsafe=settings.GRADER_UNSAFE_LOCAL, data_dir=Path(settings.DATASET_CACHE_DIR),
-                         uid=uid, gid=uid, gpu_nodes=nodes, gpu_uuid=uuid)
+    return SandboxConfig(
+        unsafe=settings.GRADER_UNSAFE_LOCAL,
+        data_dir=Path(settings.DATASET_CACHE_DIR),
+        uid=uid,
+        gid=uid,
+        gpu_nodes=nodes,
+        gpu_uuid=uuid,
+    )
 
 
 def pool() -> WarmPool:

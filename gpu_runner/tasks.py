@@ -34,27 +34,47 @@ def run_job(job: dict) -> None:
 
     sid, attempt = job.get("submission_id"), job.get("attempt")
     if sid is not None and _delivery_count(sid, attempt) > settings.GRADER_MAX_ATTEMPTS:
-        payload = {"submission_id": sid, "attempt": attempt, "gradable": False, "kind": job.get("kind", "submission"),
-                   "infrastructure_error": f"the worker grading this submission was lost {settings.GRADER_MAX_ATTEMPTS} times"}
+        payload = {
+            "submission_id": sid,
+            "attempt": attempt,
+            "gradable": False,
+            "kind": job.get("kind", "submission"),
+            "infrastructure_error": f"the worker grading this submission was lost {settings.GRADER_MAX_ATTEMPTS} times",
+        }
         app.send_task("grader.record_result", args=[payload], queue="grader")
         return
     if job.get("reply_to"):
         # A check someone is waiting for (the tutor's leak check): answer on a Redis list, not
         # to the database side. No events: nobody watches a stream for it.
-        payload = execute(job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR, mirror_dir=settings.COURSE_ASSETS_DIR)
+        payload = execute(
+            job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR, mirror_dir=settings.COURSE_ASSETS_DIR
+        )
         client = redis.Redis.from_url(settings.REDIS_URL)
         client.rpush(job["reply_to"], json.dumps(payload))
         client.expire(job["reply_to"], 300)
         if payload.get("reference_events") and job.get("exercise", {}).get("content_hash"):
-            app.send_task("grader.record_reference", args=[{"content_hash": job["exercise"]["content_hash"],
-                                                            "reference_device": payload["reference_device"],
-                                                            "reference_events": payload["reference_events"]}], queue="grader")
+            app.send_task(
+                "grader.record_reference",
+                args=[
+                    {
+                        "content_hash": job["exercise"]["content_hash"],
+                        "reference_device": payload["reference_device"],
+                        "reference_events": payload["reference_events"],
+                    }
+                ],
+                queue="grader",
+            )
         return
     stream = EventStream(sid, attempt) if sid is not None else None
     if sid is not None:
         app.send_task("grader.submission_started", args=[sid, attempt], queue="grader")
-    payload = execute(job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR,
-                      mirror_dir=settings.COURSE_ASSETS_DIR, stream=stream)
+    payload = execute(
+        job,
+        pool=runtime.pool(),
+        data_dir=settings.DATASET_CACHE_DIR,
+        mirror_dir=settings.COURSE_ASSETS_DIR,
+        stream=stream,
+    )
     if stream is not None:
         stream.flush()
     app.send_task("grader.record_result", args=[payload], queue="grader")

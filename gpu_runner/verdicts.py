@@ -45,8 +45,14 @@ def summarize(events: list[dict]) -> dict:
             if rec["finished"]:
                 rec["duplicates"].append("(test result)")
                 continue
-            rec.update(finished=True, outcome=event.get("outcome"), error=event.get("error"), duration=event.get("duration"),
-                       output=str(event.get("output") or "")[: 64 << 10], output_truncated=bool(event.get("output_truncated")))
+            rec.update(
+                finished=True,
+                outcome=event.get("outcome"),
+                error=event.get("error"),
+                duration=event.get("duration"),
+                output=str(event.get("output") or "")[: 64 << 10],
+                output_truncated=bool(event.get("output_truncated")),
+            )
             if summary["running"] == event["test"]:
                 summary["running"] = None
         elif t == "done" and summary["done"] is None:
@@ -110,27 +116,40 @@ def compare(actual, expected, spec) -> tuple[bool, str]:
         if value is None or math.isnan(value):
             return False, f"got {fmt(actual)}, which is not a number"
         ok = value <= bound if kind == "le" else value >= bound
-        return ok, "" if ok else f"got {fmt(value)}, needs to be {'at most' if kind == 'le' else 'at least'} {fmt(bound)}"
+        return (
+            ok,
+            "" if ok else f"got {fmt(value)}, needs to be {'at most' if kind == 'le' else 'at least'} {fmt(bound)}",
+        )
     atol = float(spec.get("atol", 0.0 if kind == "exact" else 1e-6))
     rtol = float(spec.get("rtol", 0.0))
     if kind == "exact":
         atol = rtol = 0.0
     if _is_array(expected) or _is_array(actual):
         if not (_is_array(expected) and _is_array(actual)):
-            return False, f"expected an array/tensor of shape {tuple(expected['shape']) if _is_array(expected) else '?'}, got {fmt(actual)}"
+            return (
+                False,
+                f"expected an array/tensor of shape {tuple(expected['shape']) if _is_array(expected) else '?'}, got {fmt(actual)}",
+            )
         if list(actual["shape"]) != list(expected["shape"]):
             return False, f"shape {tuple(actual['shape'])} but expected {tuple(expected['shape'])}"
         worst, worst_i = 0.0, None
         for i, (x, y) in enumerate(zip(actual["data"], expected["data"], strict=False)):
             if not _close(x, y, atol, rtol):
                 xd, yd = _decode_float(x), _decode_float(y)
-                diff = abs(xd - yd) if isinstance(xd, (int, float)) and isinstance(yd, (int, float)) and math.isfinite(xd - yd) else math.inf
+                diff = (
+                    abs(xd - yd)
+                    if isinstance(xd, (int, float)) and isinstance(yd, (int, float)) and math.isfinite(xd - yd)
+                    else math.inf
+                )
                 if worst_i is None or diff > worst:
                     worst, worst_i = diff, i
         if worst_i is None:
             return True, ""
         bad = sum(1 for x, y in zip(actual["data"], expected["data"], strict=False) if not _close(x, y, atol, rtol))
-        return False, f"{bad} of {len(expected['data'])} values differ (largest difference {fmt(worst)} at flat index {worst_i})"
+        return (
+            False,
+            f"{bad} of {len(expected['data'])} values differ (largest difference {fmt(worst)} at flat index {worst_i})",
+        )
     if isinstance(expected, list) or isinstance(actual, list):
         if not (isinstance(expected, list) and isinstance(actual, list)):
             return False, f"expected a list, got {fmt(actual)}"
@@ -143,7 +162,10 @@ def compare(actual, expected, spec) -> tuple[bool, str]:
         return True, ""
     if isinstance(expected, dict) and not _is_array(expected) and "__float__" not in expected:
         if not isinstance(actual, dict) or set(actual) != set(expected):
-            return False, f"keys {sorted(actual) if isinstance(actual, dict) else fmt(actual)} but expected {sorted(expected)}"
+            return (
+                False,
+                f"keys {sorted(actual) if isinstance(actual, dict) else fmt(actual)} but expected {sorted(expected)}",
+            )
         for k in expected:
             ok, why = compare(actual[k], expected[k], spec)
             if not ok:
@@ -185,12 +207,27 @@ def syntax_message(err: dict) -> str:
 def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict) -> dict:
     """One test's verdict. `spec` is the exercise's test entry; `mine` / `ref` come from summarize()."""
     visible = spec.get("visibility", "visible") == "visible"
-    out = {"id": spec["id"], "name": spec.get("name") or spec["id"], "visibility": spec.get("visibility", "visible"),
-           "max_points": spec.get("points", 1), "points": 0, "status": "failed", "message": "",
-           "expected": None, "actual": None, "output": "", "output_truncated": False, "duration": None,
-           "skipped_because": [], "error": None}
+    out = {
+        "id": spec["id"],
+        "name": spec.get("name") or spec["id"],
+        "visibility": spec.get("visibility", "visible"),
+        "max_points": spec.get("points", 1),
+        "points": 0,
+        "status": "failed",
+        "message": "",
+        "expected": None,
+        "actual": None,
+        "output": "",
+        "output_truncated": False,
+        "duration": None,
+        "skipped_because": [],
+        "error": None,
+    }
     if ref is None or not ref.get("finished") or ref.get("outcome") != "ok":
-        out.update(status="error", message="The reference solution did not complete this test, so it cannot be graded. Course staff have been told.")
+        out.update(
+            status="error",
+            message="The reference solution did not complete this test, so it cannot be graded. Course staff have been told.",
+        )
         out["reference_failed"] = True
         return out
     if mine is None or not mine.get("finished"):
@@ -199,19 +236,32 @@ def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict
             out["message"] = f"Stopped during this test. {process.get('detail') or process.get('verdict')}"
             out["error"] = {"type": process.get("verdict")}
         elif process.get("loading") == spec.get("file") and process.get("verdict") not in (None, "ok"):
-            out["message"] = f"Stopped while the tests imported your code. {process.get('detail') or process.get('verdict')}"
+            out["message"] = (
+                f"Stopped while the tests imported your code. {process.get('detail') or process.get('verdict')}"
+            )
             out["error"] = {"type": process.get("verdict")}
         elif process.get("verdict") not in (None, "ok"):
             out["message"] = f"Not run: the run had already stopped. {process.get('detail') or process.get('verdict')}"
         else:
             out["message"] = "This test did not report a result."
         return out
-    out.update(duration=mine.get("duration"), output=mine.get("output", ""), output_truncated=mine.get("output_truncated", False))
+    out.update(
+        duration=mine.get("duration"),
+        output=mine.get("output", ""),
+        output_truncated=mine.get("output_truncated", False),
+    )
     if mine.get("duplicates"):
-        out.update(status="error", message="This test reported the same check twice; the output looks tampered with, so it cannot count.")
+        out.update(
+            status="error",
+            message="This test reported the same check twice; the output looks tampered with, so it cannot count.",
+        )
         return out
     if mine.get("outcome") == "timeout":
-        out.update(status="error", message=f"This test ran past its own time limit ({spec.get('timeout')} s).", error={"type": "timeout"})
+        out.update(
+            status="error",
+            message=f"This test ran past its own time limit ({spec.get('timeout')} s).",
+            error={"type": "timeout"},
+        )
         return out
     failures = []
     for key, expected in ref["obs"].items():
@@ -237,12 +287,21 @@ def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict
         key, expected, got, why = failures[0]
         spec_msg = expected["spec"].get("msg")
         if visible:
-            detail = f"{key}: {why}" if expected["spec"].get("kind") in ("le", "ge") else f"{key}: expected {fmt(expected['value'])}, got {fmt(got['value'])}" + (f" ({why})" if why not in ("", "values differ") else "")
+            detail = (
+                f"{key}: {why}"
+                if expected["spec"].get("kind") in ("le", "ge")
+                else f"{key}: expected {fmt(expected['value'])}, got {fmt(got['value'])}"
+                + (f" ({why})" if why not in ("", "values differ") else "")
+            )
             out["expected"], out["actual"] = fmt(expected["value"], 24), fmt(got["value"], 24)
             if expected["spec"].get("kind") in ("le", "ge"):
                 out["expected"] = f"{'≤' if expected['spec']['kind'] == 'le' else '≥'} {fmt(expected['spec']['bound'])}"
         else:
-            detail = f"{key}: {why}" if expected["spec"].get("kind") in ("le", "ge") else f"{key}: your result differs from the reference solution's"
+            detail = (
+                f"{key}: {why}"
+                if expected["spec"].get("kind") in ("le", "ge")
+                else f"{key}: your result differs from the reference solution's"
+            )
         out["message"] = f"{spec_msg} — {detail}" if spec_msg else detail
         if len(failures) > 1:
             out["message"] += f" (and {len(failures) - 1} more check{'s' if len(failures) > 2 else ''})"
@@ -263,8 +322,14 @@ def _downsample(series):
     return series[::stride] + ([series[-1]] if (len(series) - 1) % stride else [])
 
 
-def grade(*, tests: list[dict], learner_events: list[dict], reference_events: list[dict] | None,
-          process: dict, reference_summary: dict | None = None) -> dict:
+def grade(
+    *,
+    tests: list[dict],
+    learner_events: list[dict],
+    reference_events: list[dict] | None,
+    process: dict,
+    reference_summary: dict | None = None,
+) -> dict:
     """The whole result (docs/result-schema.md) minus what only the database side knows
     (timing of queue phases, gradable for infrastructure faults)."""
     mine = summarize(learner_events)
@@ -278,12 +343,29 @@ def grade(*, tests: list[dict], learner_events: list[dict], reference_events: li
             row = grade_test(spec, None, ref["tests"].get(spec["id"]), process={"verdict": "syntax"})
             row.update(status="error", message=syntax_message(err), error={"type": "SyntaxError", **err})
         elif blockers:
-            row = {"id": spec["id"], "name": spec.get("name") or spec["id"], "visibility": spec.get("visibility", "visible"),
-                   "max_points": spec.get("points", 1), "points": 0, "status": "skipped",
-                   "message": f"Skipped: it builds on {', '.join(blockers)}, which did not pass.", "expected": None,
-                   "actual": None, "output": "", "output_truncated": False, "duration": None, "skipped_because": blockers, "error": None}
+            row = {
+                "id": spec["id"],
+                "name": spec.get("name") or spec["id"],
+                "visibility": spec.get("visibility", "visible"),
+                "max_points": spec.get("points", 1),
+                "points": 0,
+                "status": "skipped",
+                "message": f"Skipped: it builds on {', '.join(blockers)}, which did not pass.",
+                "expected": None,
+                "actual": None,
+                "output": "",
+                "output_truncated": False,
+                "duration": None,
+                "skipped_because": blockers,
+                "error": None,
+            }
         else:
-            row = grade_test(spec, mine["tests"].get(spec["id"]), ref["tests"].get(spec["id"]), process={**process, "loading": mine["loading"]})
+            row = grade_test(
+                spec,
+                mine["tests"].get(spec["id"]),
+                ref["tests"].get(spec["id"]),
+                process={**process, "loading": mine["loading"]},
+            )
         status_by_id[spec["id"]] = row["status"]
         results.append(row)
     metrics = {}
@@ -303,7 +385,12 @@ def grade(*, tests: list[dict], learner_events: list[dict], reference_events: li
         passed = sum(1 for r in results if r["status"] == "passed")
         status, message = "failed", f"{passed} of {len(results)} tests passed."
     return {
-        "schema_version": SCHEMA_VERSION, "status": status, "message": message, "score": score, "max_score": max_score,
-        "tests": results, "metrics": {k: _downsample(v) for k, v in metrics.items()},
+        "schema_version": SCHEMA_VERSION,
+        "status": status,
+        "message": message,
+        "score": score,
+        "max_score": max_score,
+        "tests": results,
+        "metrics": {k: _downsample(v) for k, v in metrics.items()},
         "verdict": {"kind": process.get("verdict", "ok"), "detail": process.get("detail", "")},
     }

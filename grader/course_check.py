@@ -45,38 +45,78 @@ def _support(tree, spec, ex, bundle) -> dict:
 def _grade(payload, tests) -> dict:
     if not payload.get("gradable", True):
         return {"status": "error", "tests": [], "message": payload.get("infrastructure_error", "")}
-    return verdicts.grade(tests=tests, learner_events=payload.get("learner_events") or [],
-                          reference_events=payload["_reference"], process=payload.get("process") or {})
+    return verdicts.grade(
+        tests=tests,
+        learner_events=payload.get("learner_events") or [],
+        reference_events=payload["_reference"],
+        process=payload.get("process") or {},
+    )
 
 
-def check_exercise(tree: CourseTree, spec: dict, ex: dict, *, pool, data_dir, mirror_dir="", progress=None) -> list[Row]:
+def check_exercise(
+    tree: CourseTree, spec: dict, ex: dict, *, pool, data_dir, mirror_dir="", progress=None
+) -> list[Row]:
     bundle = _exercise_files(tree, ex)
     support = _support(tree, spec, ex, bundle)
     tests = [{**t, "name": t["title"]} for t in ex["tests"]]
     rows = []
 
     def job(files, cached):
-        return build_job(spec=ex, bundle=bundle, content_hash="course-test", files=files, tests=tests, support=support,
-                         reference_support=support, cached_reference=cached, kind="course-test")
+        return build_job(
+            spec=ex,
+            bundle=bundle,
+            content_hash="course-test",
+            files=files,
+            tests=tests,
+            support=support,
+            reference_support=support,
+            cached_reference=cached,
+            kind="course-test",
+        )
 
     # The reference: run it as the "learner" too, so its own tests judge it.
     first = execute(job(bundle["solution"], {}), pool=pool, data_dir=data_dir, mirror_dir=mirror_dir)
     if not first.get("gradable", True):
-        rows.append(Row(ex["slug"], "reference", "pass", False, 0, len(tests), first.get("infrastructure_error", ""),
-                        first["finished_at"] - first["started_at"]))
+        rows.append(
+            Row(
+                ex["slug"],
+                "reference",
+                "pass",
+                False,
+                0,
+                len(tests),
+                first.get("infrastructure_error", ""),
+                first["finished_at"] - first["started_at"],
+            )
+        )
         return rows
     reference = {first["reference_device"]: first["reference_events"]}
     first["_reference"] = first["reference_events"]
     result = _grade(first, tests)
     passed = sum(t["status"] == "passed" for t in result["tests"])
     failing = [t for t in result["tests"] if t["status"] != "passed"]
-    rows.append(Row(ex["slug"], "reference", "pass", not failing, passed, len(tests),
-                    f"{failing[0]['id']}: {failing[0]['message']}" if failing else "",
-                    first["finished_at"] - first["started_at"]))
+    rows.append(
+        Row(
+            ex["slug"],
+            "reference",
+            "pass",
+            not failing,
+            passed,
+            len(tests),
+            f"{failing[0]['id']}: {failing[0]['message']}" if failing else "",
+            first["finished_at"] - first["started_at"],
+        )
+    )
     if progress:
         progress(rows[-1])
 
-    candidates = [("starter", {**bundle["solution"], **{f: bundle["starter"][f] for f in ex["files"] if f in bundle["starter"]}}, [])]
+    candidates = [
+        (
+            "starter",
+            {**bundle["solution"], **{f: bundle["starter"][f] for f in ex["files"] if f in bundle["starter"]}},
+            [],
+        )
+    ]
     for mutant in ex.get("mutants", []):
         files = dict(bundle["solution"])
         for target, source in mutant["files"].items():
@@ -100,7 +140,11 @@ def check_exercise(tree: CourseTree, spec: dict, ex: dict, *, pool, data_dir, mi
         else:
             first_fail = next((t for t in failed_tests if t["status"] in ("failed", "error")), failed_tests[0])
             detail = f"{first_fail['id']}: {first_fail['message'].splitlines()[0] if first_fail['message'] else first_fail['status']}"
-        rows.append(Row(ex["slug"], name, "fail", ok, passed, len(tests), detail, payload["finished_at"] - payload["started_at"]))
+        rows.append(
+            Row(
+                ex["slug"], name, "fail", ok, passed, len(tests), detail, payload["finished_at"] - payload["started_at"]
+            )
+        )
         if progress:
             progress(rows[-1])
     return rows

@@ -2,9 +2,21 @@
 database (submissions) and from a folder on disk (`manage.py course test`)."""
 
 
-def build_job(*, spec: dict, bundle: dict, content_hash: str, files: dict, tests: list, support: dict,
-              reference_support: dict, cached_reference: dict, kind: str = "submission", submission_id=None,
-              attempt: int = 1, own_code: dict | None = None) -> dict:
+def build_job(
+    *,
+    spec: dict,
+    bundle: dict,
+    content_hash: str,
+    files: dict,
+    tests: list,
+    support: dict,
+    reference_support: dict,
+    cached_reference: dict,
+    kind: str = "submission",
+    submission_id=None,
+    attempt: int = 1,
+    own_code: dict | None = None,
+) -> dict:
     job = {
         "v": 1,
         "kind": kind,

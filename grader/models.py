@@ -71,6 +71,9 @@ class Draft(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "course", "exercise_slug"], name="draft_unique")]
 
+    def __str__(self):
+        return f"draft of {self.exercise_slug} by {self.user_id}"
+
 
 class ReferenceRun(models.Model):
     """Observations of the reference solution, per exercise content and device class: the
@@ -83,3 +86,6 @@ class ReferenceRun(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["content_hash", "device"], name="reference_unique")]
+
+    def __str__(self):
+        return f"reference {self.content_hash[:12]} on {self.device}"

@@ -10,7 +10,9 @@ from grader.models import Draft, Submission
 def submission_get_for_user(*, user, submission_id: int) -> Submission:
     """A learner sees their own submissions; TAs and instructors see those in their courses.
     Anything else is a 404, so ids of other people's work reveal nothing."""
-    submission = Submission.objects.select_related("exercise__version", "course", "user").filter(pk=submission_id).first()
+    submission = (
+        Submission.objects.select_related("exercise__version", "course", "user").filter(pk=submission_id).first()
+    )
     if submission is None or not user.is_authenticated:
         raise Http404("No such submission.")
     if submission.user_id == user.pk or has_role(user=user, course=submission.course, role=Membership.Role.TA):
@@ -21,21 +23,31 @@ def submission_get_for_user(*, user, submission_id: int) -> Submission:
 def submission_history(*, user, course, exercise_slug: str, limit: int = 50) -> list[Submission]:
     return list(
         Submission.objects.filter(user=user, course=course, exercise_slug=exercise_slug)
-        .select_related("exercise__version").order_by("-created_at")[:limit]
+        .select_related("exercise__version")
+        .order_by("-created_at")[:limit]
     )
 
 
 def submission_previous(*, submission: Submission) -> Submission | None:
     return (
-        Submission.objects.filter(user=submission.user, course=submission.course, exercise_slug=submission.exercise_slug,
-                                  created_at__lt=submission.created_at).order_by("-created_at").first()
+        Submission.objects.filter(
+            user=submission.user,
+            course=submission.course,
+            exercise_slug=submission.exercise_slug,
+            created_at__lt=submission.created_at,
+        )
+        .order_by("-created_at")
+        .first()
     )
 
 
 def latest_result(*, user, course, exercise_slug: str) -> Submission | None:
     return (
-        Submission.objects.filter(user=user, course=course, exercise_slug=exercise_slug, status=Submission.Status.GRADED)
-        .order_by("-created_at").first()
+        Submission.objects.filter(
+            user=user, course=course, exercise_slug=exercise_slug, status=Submission.Status.GRADED
+        )
+        .order_by("-created_at")
+        .first()
     )
 
 

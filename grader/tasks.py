@@ -24,5 +24,6 @@ def reap_stuck() -> dict:
 def record_reference(payload: dict) -> None:
     """A reference-only job (course publish pre-computes expected values)."""
     if payload.get("reference_events") and payload.get("reference_device"):
-        services.reference_store(content_hash=payload["content_hash"], device=payload["reference_device"],
-                                 events=payload["reference_events"])
+        services.reference_store(
+            content_hash=payload["content_hash"], device=payload["reference_device"], events=payload["reference_events"]
+        )

@@ -25,8 +25,13 @@ def start(**overrides):
             env.pop(key, None)
         else:
             env[key] = value
-    return subprocess.run([sys.executable, "-c", "import django; django.setup(); print('started')"], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_complete_production_environment_starts():
@@ -44,14 +49,17 @@ def test_missing_variable_is_named_in_one_line(name):
     assert name in lines[0] and "not set" in lines[0]
 
 
-@pytest.mark.parametrize("name,value,words", [
-    ("DATABASE_URL", "mysql://x@y/z", "malformed"),
-    ("DATABASE_URL", "postgres://", "malformed"),
-    ("DATABASE_URL", "sqlite:////tmp/x.db", "PostgreSQL"),
-    ("REDIS_URL", "http://cache:6379", "malformed"),
-    ("DJANGO_SECRET_KEY", "short", "malformed"),
-    ("DJANGO_ALLOWED_HOSTS", " , ", "malformed"),
-])
+@pytest.mark.parametrize(
+    "name,value,words",
+    [
+        ("DATABASE_URL", "mysql://x@y/z", "malformed"),
+        ("DATABASE_URL", "postgres://", "malformed"),
+        ("DATABASE_URL", "sqlite:////tmp/x.db", "PostgreSQL"),
+        ("REDIS_URL", "http://cache:6379", "malformed"),
+        ("DJANGO_SECRET_KEY", "short", "malformed"),
+        ("DJANGO_ALLOWED_HOSTS", " , ", "malformed"),
+    ],
+)
 def test_malformed_variable_is_named_in_one_line(name, value, words):
     out = start(**{name: value})
     assert out.returncode != 0
@@ -63,7 +71,16 @@ def test_malformed_variable_is_named_in_one_line(name, value, words):
 def test_runner_settings_need_only_the_broker():
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.runner", "REDIS_URL": "redis://cache.example:6379/0"})
-    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DATABASES)"],
-                         cwd=ROOT, env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DATABASES)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert "postgres" not in out.stdout

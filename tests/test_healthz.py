@@ -21,7 +21,10 @@ def test_healthz_is_503_without_a_worker(client, monkeypatch):
 
     lonely = Celery("lonely")
     lonely.config_from_object("django.conf:settings", namespace="CELERY")
-    lonely.conf.broker_transport_options = {**lonely.conf.broker_transport_options, "global_keyprefix": "no-worker-here:"}
+    lonely.conf.broker_transport_options = {
+        **lonely.conf.broker_transport_options,
+        "global_keyprefix": "no-worker-here:",
+    }
     monkeypatch.setattr(config.celery, "app", lonely)
     response = client.get("/healthz")
     assert response.status_code == 503

@@ -9,8 +9,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_import_platform_is_the_standard_library_module():
-    out = subprocess.run([sys.executable, "-c", "import platform, uuid; print(platform.__file__); print(platform.system())"],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import platform, uuid; print(platform.__file__); print(platform.system())"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     path, system = out.stdout.split()
     assert "site-packages" not in path and not path.startswith(str(ROOT)), path
     assert system == "Linux"

@@ -25,11 +25,21 @@ def main(src, module, dst):
         shutil.copytree(src / "shared", dst / "shared")
     mod = dst / "modules" / module
     data = tomllib.loads((mod / "module.toml").read_text())
-    lessons = {re.sub(r"^\d+[-_]", "", p.stem) for p in (mod / "lessons").glob("*.md")} if (mod / "lessons").exists() else set()
+    lessons = (
+        {re.sub(r"^\d+[-_]", "", p.stem) for p in (mod / "lessons").glob("*.md")}
+        if (mod / "lessons").exists()
+        else set()
+    )
     exercises = {p.name for p in (mod / "exercises").iterdir() if p.is_dir()} if (mod / "exercises").exists() else set()
-    keep = [i for i in data.get("items", []) if (i.startswith("lesson:") and i[7:] in lessons) or (i.startswith("exercise:") and i[9:] in exercises)]
+    keep = [
+        i
+        for i in data.get("items", [])
+        if (i.startswith("lesson:") and i[7:] in lessons) or (i.startswith("exercise:") and i[9:] in exercises)
+    ]
     body = (mod / "module.toml").read_text()
-    body = re.sub(r"^items\s*=\s*\[.*?\]", "items = [" + ", ".join(f'"{i}"' for i in keep) + "]", body, flags=re.M | re.S)
+    body = re.sub(
+        r"^items\s*=\s*\[.*?\]", "items = [" + ", ".join(f'"{i}"' for i in keep) + "]", body, flags=re.M | re.S
+    )
     (mod / "module.toml").write_text(body)
     print(f"{dst}: module {module} with {len(keep)} items")
 

@@ -51,7 +51,9 @@ class Stack:
         self.redis = None
 
     def start(self, name, args, env):
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
         threading.Thread(target=pump, args=(proc, f"[{name}]"), daemon=True).start()
         self.procs.append((name, proc))
         return proc
@@ -103,7 +105,9 @@ def main():
     host, port = args.host, args.port
 
     if not port_free(host, port):
-        raise SystemExit(f"port {port} on {host} is already in use: stop whatever uses it, or pick another with `make run PORT={port + 1}`")
+        raise SystemExit(
+            f"port {port} on {host} is already in use: stop whatever uses it, or pick another with `make run PORT={port + 1}`"
+        )
 
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
@@ -131,20 +135,46 @@ def main():
         elif host in LOCAL_HOSTS and not env.get("GRADER_UNSAFE_LOCAL"):
             env["GRADER_UNSAFE_LOCAL"] = "1"
             say(f"\033[31mWARNING: the sandbox cannot run here ({why}).\033[0m")
-            say("\033[31mGRADER_UNSAFE_LOCAL=1: submitted code runs WITHOUT isolation. This is only acceptable because the")
+            say(
+                "\033[31mGRADER_UNSAFE_LOCAL=1: submitted code runs WITHOUT isolation. This is only acceptable because the"
+            )
             say("server listens on 127.0.0.1 alone, for one learner's own code on their own machine.\033[0m")
         elif not env.get("GRADER_UNSAFE_LOCAL"):
-            raise SystemExit(f"the sandbox cannot run here ({why}) and HOST={host} is not local: refusing to grade untrusted code")
+            raise SystemExit(
+                f"the sandbox cannot run here ({why}) and HOST={host} is not local: refusing to grade untrusted code"
+            )
 
         say("migrating the database...")
         manage(env, "migrate", "--noinput", "-v0")
         manage(env, "demo_data")
 
         workers = env.get("WORKER_CONCURRENCY", "2")
-        stack.start("worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "grade.cpu,grade.gpu,grader",
-                               "-c", workers, "-B", "-s", str(var / "run" / "celerybeat-schedule"), "--loglevel", "INFO",
-                               "-n", f"local@{socket.gethostname()}"], env)
-        stack.start("web", [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"], env)
+        stack.start(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "grade.cpu,grade.gpu,grader",
+                "-c",
+                workers,
+                "-B",
+                "-s",
+                str(var / "run" / "celerybeat-schedule"),
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"local@{socket.gethostname()}",
+            ],
+            env,
+        )
+        stack.start(
+            "web", [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"], env
+        )
         url = f"http://{host}:{port}"
         wait_healthy(f"{url}/healthz", stack)
         print()
@@ -181,7 +211,9 @@ def sandbox_check(env):
         "from gpu_runner import runtime; from gpu_runner.sandbox.diagnose import sandbox_status;"
         "print(json.dumps(sandbox_status(runtime.sandbox_config())))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "GRADER_UNSAFE_LOCAL": ""}, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**env, "GRADER_UNSAFE_LOCAL": ""}, capture_output=True, text=True
+    )
     if out.returncode != 0:
         return False, (out.stderr.strip().splitlines() or ["the sandbox check failed"])[-1]
     import json

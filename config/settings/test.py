@@ -7,8 +7,8 @@ import secrets
 # it: a test run never sees another run's queues or channel groups on a shared Redis.
 os.environ.setdefault("FROMSCRATCH_KEY_PREFIX", f"t{secrets.token_hex(3)}:")
 
-from config.settings.base import *  # noqa: E402, F403
-from config.settings.base import DATABASES, KEY_PREFIX, VAR_DIR, env  # noqa: E402
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASES, KEY_PREFIX, VAR_DIR, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -11,7 +11,14 @@ import ast
 from courses.format import schema
 from courses.format.tree import check_relative
 
-DEFAULTS = {"device": "cpu", "wall_seconds": 20, "memory_mb": 1024, "gpu_memory_mb": 0, "disk_mb": 256, "processes": 128}
+DEFAULTS = {
+    "device": "cpu",
+    "wall_seconds": 20,
+    "memory_mb": 1024,
+    "gpu_memory_mb": 0,
+    "disk_mb": 256,
+    "processes": 128,
+}
 MAX_WALL = 900
 
 
@@ -19,7 +26,11 @@ def bundle(files: dict[str, str]) -> dict:
     """Split an exercise folder's files (paths relative to the folder) into starter, solution
     (paths relative to those folders), tests and mutants (paths relative to the exercise)."""
     return {
-        part: {p[len(part) + 1:] if part in ("starter", "solution") else p: t for p, t in files.items() if p.startswith(part + "/")}
+        part: {
+            p[len(part) + 1 :] if part in ("starter", "solution") else p: t
+            for p, t in files.items()
+            if p.startswith(part + "/")
+        }
         for part in ("starter", "solution", "tests", "mutants")
     }
 
@@ -46,8 +57,16 @@ def _discover_tests(ctx, base: str, visibility: str) -> list[dict]:
                 params = [a.arg for a in node.args.args]
                 if params != ["check"]:
                     ctx.error(path, node.lineno, f"{node.name} must take exactly one argument named check")
-                found.append({"id": node.name, "function": node.name, "file": f"tests/{visibility}/{rel}",
-                              "visibility": visibility, "line": node.lineno, "path": path})
+                found.append(
+                    {
+                        "id": node.name,
+                        "function": node.name,
+                        "file": f"tests/{visibility}/{rel}",
+                        "visibility": visibility,
+                        "line": node.lineno,
+                        "path": path,
+                    }
+                )
     return found
 
 
@@ -61,12 +80,16 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
         return None
     data = doc.data
     line = doc.line
-    schema.check_table(data, schema.EXERCISE, file=toml_path, line_of=line, path=(), problems=ctx.problems, where="exercise.toml")
+    schema.check_table(
+        data, schema.EXERCISE, file=toml_path, line_of=line, path=(), problems=ctx.problems, where="exercise.toml"
+    )
     slug = data.get("slug") or folder
     ctx.slug(slug, toml_path, line(("slug",)), "exercise slug")
 
     files = [f for f in data.get("files") or [] if isinstance(f, str)] if isinstance(data.get("files"), list) else []
-    support = [f for f in data.get("support") or [] if isinstance(f, str)] if isinstance(data.get("support"), list) else []
+    support = (
+        [f for f in data.get("support") or [] if isinstance(f, str)] if isinstance(data.get("support"), list) else []
+    )
     if not files:
         ctx.error(toml_path, line(("files",)), "files must list at least one learner file")
     for key, names in (("files", files), ("support", support)):
@@ -114,35 +137,73 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
     resources = dict(DEFAULTS)
     raw_resources = data.get("resources") or {}
     if isinstance(raw_resources, dict):
-        schema.check_table(raw_resources, schema.RESOURCES, file=toml_path, line_of=line, path=("resources",), problems=ctx.problems, where="[resources]")
+        schema.check_table(
+            raw_resources,
+            schema.RESOURCES,
+            file=toml_path,
+            line_of=line,
+            path=("resources",),
+            problems=ctx.problems,
+            where="[resources]",
+        )
         resources.update({k: v for k, v in raw_resources.items() if k in schema.RESOURCES})
     if resources.get("device") not in ("cpu", "gpu"):
-        ctx.error(toml_path, line(("resources", "device")), f"resources.device must be \"cpu\" or \"gpu\", not {resources.get('device')!r}")
+        ctx.error(
+            toml_path,
+            line(("resources", "device")),
+            f'resources.device must be "cpu" or "gpu", not {resources.get("device")!r}',
+        )
     wall = resources.get("wall_seconds")
     if isinstance(wall, (int, float)) and not 1 <= wall <= MAX_WALL:
-        ctx.error(toml_path, line(("resources", "wall_seconds")), f"resources.wall_seconds must be between 1 and {MAX_WALL}")
+        ctx.error(
+            toml_path, line(("resources", "wall_seconds")), f"resources.wall_seconds must be between 1 and {MAX_WALL}"
+        )
     for name in resources.get("datasets") or []:
         if name not in datasets:
-            ctx.error(toml_path, line(("resources", "datasets")), f"dataset {name!r} is not declared in course.toml [[datasets]]")
+            ctx.error(
+                toml_path,
+                line(("resources", "datasets")),
+                f"dataset {name!r} is not declared in course.toml [[datasets]]",
+            )
     for module in resources.get("preload") or []:
         if module not in ("torch", "numpy"):
-            ctx.error(toml_path, line(("resources", "preload")), f"preload: {module!r} is not a module the runner can preload (torch, numpy)")
+            ctx.error(
+                toml_path,
+                line(("resources", "preload")),
+                f"preload: {module!r} is not a module the runner can preload (torch, numpy)",
+            )
 
     fallback = data.get("cpu_fallback")
     if isinstance(fallback, dict):
-        schema.check_table(fallback, schema.CPU_FALLBACK, file=toml_path, line_of=line, path=("cpu_fallback",), problems=ctx.problems, where="[cpu_fallback]")
+        schema.check_table(
+            fallback,
+            schema.CPU_FALLBACK,
+            file=toml_path,
+            line_of=line,
+            path=("cpu_fallback",),
+            problems=ctx.problems,
+            where="[cpu_fallback]",
+        )
         if resources.get("device") != "gpu":
-            ctx.error(toml_path, line(("cpu_fallback",)), "[cpu_fallback] only applies to exercises with resources.device = \"gpu\"")
+            ctx.error(
+                toml_path,
+                line(("cpu_fallback",)),
+                '[cpu_fallback] only applies to exercises with resources.device = "gpu"',
+            )
 
     uses = []
     for i, use in enumerate(data.get("uses") or [] if isinstance(data.get("uses"), list) else []):
-        schema.check_table(use, schema.USES, file=toml_path, line_of=line, path=("uses", i), problems=ctx.problems, where="[[uses]]")
+        schema.check_table(
+            use, schema.USES, file=toml_path, line_of=line, path=("uses", i), problems=ctx.problems, where="[[uses]]"
+        )
         if isinstance(use, dict) and isinstance(use.get("exercise"), str) and isinstance(use.get("files"), list):
             uses.append({"exercise": use["exercise"], "files": [f for f in use["files"] if isinstance(f, str)]})
 
     tests = _discover_tests(ctx, base, "visible") + _discover_tests(ctx, base, "hidden")
     if not tests:
-        ctx.error(toml_path, 1, "the exercise has no tests (tests/visible/*.py or tests/hidden/*.py with def test_...(check))")
+        ctx.error(
+            toml_path, 1, "the exercise has no tests (tests/visible/*.py or tests/hidden/*.py with def test_...(check))"
+        )
     if not any(t["visibility"] == "visible" for t in tests):
         ctx.error(toml_path, 1, "the exercise needs at least one visible test, so Run gives feedback")
     by_id = {}
@@ -156,12 +217,14 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
         if tid not in by_id:
             ctx.error(toml_path, line(path), f"[tests.{tid}]: there is no test function {tid} in tests/")
             continue
-        schema.check_table(conf, schema.TEST, file=toml_path, line_of=line, path=path, problems=ctx.problems, where=f"[tests.{tid}]")
+        schema.check_table(
+            conf, schema.TEST, file=toml_path, line_of=line, path=path, problems=ctx.problems, where=f"[tests.{tid}]"
+        )
         if not isinstance(conf, dict):
             continue
         test = by_id[tid]
         if "visibility" in conf and conf["visibility"] not in ("visible", "hidden"):
-            ctx.error(toml_path, line((*path, "visibility")), "visibility must be \"visible\" or \"hidden\"")
+            ctx.error(toml_path, line((*path, "visibility")), 'visibility must be "visible" or "hidden"')
         for dep in conf.get("depends_on") or []:
             if dep not in by_id:
                 ctx.error(toml_path, line((*path, "depends_on")), f"depends_on: no test named {dep!r}")
@@ -176,23 +239,62 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
     mutants = _mutants(ctx, base, toml_path, line, data, files, by_id)
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     seed = data.get("seed", 1337)
-    depends_on = [d for d in data.get("depends_on") or [] if isinstance(d, str)] if isinstance(data.get("depends_on"), list) else []
+    depends_on = (
+        [d for d in data.get("depends_on") or [] if isinstance(d, str)]
+        if isinstance(data.get("depends_on"), list)
+        else []
+    )
     lines = {k: line((k,)) for k in ("lesson", "depends_on", "uses", "files", "starter_from")}
-    ordered_tests = [{"id": t["id"], "function": t["function"], "file": t["file"], "visibility": t.get("visibility", "visible"),
-                      "title": t.get("title") or t["id"].removeprefix("test_").replace("_", " ").capitalize(),
-                      "points": t.get("points", 1), "depends_on": t.get("depends_on") or [], "message": t.get("message", ""),
-                      "timeout": t.get("timeout"), "hints": t.get("hints") or [], "line": t["line"]} for t in tests]
+    ordered_tests = [
+        {
+            "id": t["id"],
+            "function": t["function"],
+            "file": t["file"],
+            "visibility": t.get("visibility", "visible"),
+            "title": t.get("title") or t["id"].removeprefix("test_").replace("_", " ").capitalize(),
+            "points": _number(t.get("points"), 1),
+            "depends_on": t.get("depends_on") or [],
+            "message": t.get("message", ""),
+            "timeout": t.get("timeout"),
+            "hints": t.get("hints") or [],
+            "line": t["line"],
+        }
+        for t in tests
+    ]
     return {
-        "slug": slug, "title": data.get("title", ""), "lesson": data.get("lesson", ""), "module": module_slug, "path": base,
-        "prompt": prompt, "prompt_path": f"{base}/{prompt_name}" if prompt_name else "",
-        "files": files, "support": support, "shared": shared, "uses": uses, "depends_on": depends_on,
+        "slug": slug,
+        "title": data.get("title", ""),
+        "lesson": data.get("lesson", ""),
+        "module": module_slug,
+        "path": base,
+        "prompt": prompt,
+        "prompt_path": f"{base}/{prompt_name}" if prompt_name else "",
+        "files": files,
+        "support": support,
+        "shared": shared,
+        "uses": uses,
+        "depends_on": depends_on,
         "starter_from": data.get("starter_from", "") if isinstance(data.get("starter_from"), str) else "",
         "seed": seed if isinstance(seed, int) else 1337,
         "max_file_kb": data.get("max_file_kb", 64) if isinstance(data.get("max_file_kb", 64), int) else 64,
-        "resources": resources, "cpu_fallback": fallback if isinstance(fallback, dict) else None, "config": config,
-        "datasets": [{k: v for k, v in datasets[n].items() if not k.startswith("_")} for n in resources.get("datasets") or [] if n in datasets],
-        "tests": ordered_tests, "mutants": mutants, "points": sum(t["points"] for t in ordered_tests), "_lines": lines,
+        "resources": resources,
+        "cpu_fallback": fallback if isinstance(fallback, dict) else None,
+        "config": config,
+        "datasets": [
+            {k: v for k, v in datasets[n].items() if not k.startswith("_")}
+            for n in resources.get("datasets") or []
+            if n in datasets
+        ],
+        "tests": ordered_tests,
+        "mutants": mutants,
+        "points": sum(t["points"] for t in ordered_tests),
+        "_lines": lines,
     }
+
+
+def _number(value, default):
+    """A number from validated TOML, or the default when the author's value was reported wrong."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
 def _check_test_cycles(ctx, toml_path, line, by_id):
@@ -202,7 +304,9 @@ def _check_test_cycles(ctx, toml_path, line, by_id):
         if state.get(tid) == "done":
             return
         if state.get(tid) == "active":
-            ctx.error(toml_path, line(("tests", tid, "depends_on")), f"depends_on forms a cycle: {' -> '.join([*trail, tid])}")
+            ctx.error(
+                toml_path, line(("tests", tid, "depends_on")), f"depends_on forms a cycle: {' -> '.join([*trail, tid])}"
+            )
             return
         state[tid] = "active"
         for dep in by_id[tid].get("depends_on") or []:
@@ -233,13 +337,27 @@ def _mutants(ctx, base, toml_path, line, data, files, by_id) -> list[dict]:
             found.setdefault(name, {"name": name, "files": {}})["files"][inner] = f"mutants/{rel}"
     for name, conf in meta.items():
         if name not in found:
-            ctx.error(toml_path, line(("mutants", name)), f"[mutants.{name}]: no mutants/{name}.py or mutants/{name}/ exists")
+            ctx.error(
+                toml_path, line(("mutants", name)), f"[mutants.{name}]: no mutants/{name}.py or mutants/{name}/ exists"
+            )
             continue
-        schema.check_table(conf, schema.MUTANT, file=toml_path, line_of=line, path=("mutants", name), problems=ctx.problems, where=f"[mutants.{name}]")
+        schema.check_table(
+            conf,
+            schema.MUTANT,
+            file=toml_path,
+            line_of=line,
+            path=("mutants", name),
+            problems=ctx.problems,
+            where=f"[mutants.{name}]",
+        )
         if not isinstance(conf, dict):
             continue
         if conf.get("replaces") and conf["replaces"] not in files:
-            ctx.error(toml_path, line(("mutants", name, "replaces")), f"replaces: {conf['replaces']!r} is not one of the exercise's files")
+            ctx.error(
+                toml_path,
+                line(("mutants", name, "replaces")),
+                f"replaces: {conf['replaces']!r} is not one of the exercise's files",
+            )
         for tid in conf.get("fails") or []:
             if tid not in by_id:
                 ctx.error(toml_path, line(("mutants", name, "fails")), f"fails: no test named {tid!r}")

@@ -76,7 +76,7 @@ RESOURCES = {
     "disk_mb": (int, False, "size of the writable work folder"),
     "processes": (int, False, "process/thread limit"),
     "threads": (int, False, "torch intra-op threads (default 1)"),
-    "preload": (list, False, "modules to import ahead of time, e.g. [\"torch\"]"),
+    "preload": (list, False, 'modules to import ahead of time, e.g. ["torch"]'),
     "datasets": (list, False, "dataset names from course.toml the tests read"),
 }
 CPU_FALLBACK = {
@@ -105,10 +105,19 @@ MUTANT = {
 def type_name(t) -> str:
     if isinstance(t, tuple):
         return " or ".join(type_name(x) for x in t)
-    return {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table", bool: "true/false"}.get(t, str(t))
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+        bool: "true/false",
+    }.get(t, str(t))
 
 
-def check_table(table: dict, schema: dict, *, file: str, line_of, path: tuple, problems: list[Problem], where: str) -> None:
+def check_table(
+    table: dict, schema: dict, *, file: str, line_of, path: tuple, problems: list[Problem], where: str
+) -> None:
     """Report unknown keys, missing required keys and wrong types in one TOML table."""
     if not isinstance(table, dict):
         problems.append(Problem(file, line_of(path), f"{where} must be a table"))
@@ -124,7 +133,13 @@ def check_table(table: dict, schema: dict, *, file: str, line_of, path: tuple, p
             continue
         ok = isinstance(value, expected) and not (expected in (int, (int, float)) and isinstance(value, bool))
         if not ok:
-            problems.append(Problem(file, line_of((*path, key)), f"{where}: {key} must be {type_name(expected)}, not {type(value).__name__}"))
+            problems.append(
+                Problem(
+                    file,
+                    line_of((*path, key)),
+                    f"{where}: {key} must be {type_name(expected)}, not {type(value).__name__}",
+                )
+            )
     for key, (_, required, description) in schema.items():
         if required and key not in table:
             problems.append(Problem(file, line_of(path), f"{where} is missing required key {key!r} ({description})"))

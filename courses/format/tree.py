@@ -38,12 +38,14 @@ class CourseTree:
 
     def under(self, prefix: str) -> dict[str, bytes]:
         prefix = prefix.rstrip("/") + "/"
-        return {p[len(prefix):]: b for p, b in self.files.items() if p.startswith(prefix)}
+        return {p[len(prefix) :]: b for p, b in self.files.items() if p.startswith(prefix)}
 
     def dirs(self, prefix: str) -> list[str]:
         """Immediate sub-directory names under prefix."""
         prefix = prefix.rstrip("/") + "/"
-        return sorted({p[len(prefix):].split("/", 1)[0] for p in self.files if p.startswith(prefix) and "/" in p[len(prefix):]})
+        return sorted(
+            {p[len(prefix) :].split("/", 1)[0] for p in self.files if p.startswith(prefix) and "/" in p[len(prefix) :]}
+        )
 
     def manifest(self) -> dict[str, str]:
         return {path: hashlib.sha256(data).hexdigest() for path, data in sorted(self.files.items())}
@@ -90,14 +92,22 @@ def load(root: str | os.PathLike) -> tuple[CourseTree, list[Problem]]:
             if full.is_symlink():
                 target = full.resolve()
                 if not target.is_relative_to(real_root):
-                    problems.append(Problem(rel, 1, f"symlink points outside the course folder (to {os.readlink(full)})"))
+                    problems.append(
+                        Problem(rel, 1, f"symlink points outside the course folder (to {os.readlink(full)})")
+                    )
                     continue
             if not full.is_file():
                 problems.append(Problem(rel, 1, "not a regular file"))
                 continue
             size = full.stat().st_size
             if size > MAX_FILE_BYTES:
-                problems.append(Problem(rel, 1, f"file is {size} bytes; course files may be at most {MAX_FILE_BYTES} bytes (declare large data as a dataset)"))
+                problems.append(
+                    Problem(
+                        rel,
+                        1,
+                        f"file is {size} bytes; course files may be at most {MAX_FILE_BYTES} bytes (declare large data as a dataset)",
+                    )
+                )
                 continue
             total += size
             if total > MAX_TREE_BYTES:

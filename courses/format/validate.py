@@ -73,16 +73,30 @@ def parse_front_matter(ctx: Context, path: str) -> tuple[dict, str, int] | None:
     try:
         front = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 2
+        # Where the broken construct starts (an unclosed bracket) beats where parsing gave up.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = getattr(mark, "line", 0) + 2
         ctx.error(path, line, f"invalid front matter: {getattr(exc, 'problem', exc)}")
         return None
     if not isinstance(front, dict):
         ctx.error(path, 2, "front matter must be key: value pairs")
         return None
-    keys = {k: i + 2 for i, raw in enumerate(lines[1:end]) for k in [raw.split(":", 1)[0].strip()] if ":" in raw and not raw.startswith(" ")}
-    schema.check_table(front, schema.FRONT_MATTER, file=path, line_of=lambda p: keys.get(p[-1], 1) if p else 1,
-                       path=(), problems=ctx.problems, where="front matter")
-    body = "\n".join(lines[end + 1:])
+    keys = {
+        k: i + 2
+        for i, raw in enumerate(lines[1:end])
+        for k in [raw.split(":", 1)[0].strip()]
+        if ":" in raw and not raw.startswith(" ")
+    }
+    schema.check_table(
+        front,
+        schema.FRONT_MATTER,
+        file=path,
+        line_of=lambda p: keys.get(p[-1], 1) if p else 1,
+        path=(),
+        problems=ctx.problems,
+        where="front matter",
+    )
+    body = "\n".join(lines[end + 1 :])
     return front, body, end + 1  # body line n is file line n + offset
 
 
@@ -98,17 +112,33 @@ def validate(tree: CourseTree, *, dataset_dirs: tuple = ()) -> tuple[dict, list[
     if doc is None:
         return spec, ctx.problems
     course = doc.data
-    schema.check_table(course, schema.COURSE, file="course.toml", line_of=doc.line, path=(), problems=ctx.problems, where="course.toml")
+    schema.check_table(
+        course, schema.COURSE, file="course.toml", line_of=doc.line, path=(), problems=ctx.problems, where="course.toml"
+    )
     if "slug" in course:
         ctx.slug(course["slug"], "course.toml", doc.line(("slug",)), "course slug")
     datasets = _datasets(ctx, doc, course.get("datasets") or [])
     _verify_local_datasets(ctx, datasets, dataset_dirs)
     if isinstance(course.get("tutor"), dict):
-        schema.check_table(course["tutor"], schema.TUTOR, file="course.toml", line_of=doc.line, path=("tutor",),
-                           problems=ctx.problems, where="[tutor]")
-    spec["course"] = {"slug": course.get("slug", ""), "title": course.get("title", ""), "summary": course.get("summary", ""),
-                      "authors": course.get("authors") or [], "label": course.get("label", ""), "license": course.get("license", ""),
-                      "datasets": datasets, "tutor": course.get("tutor") or {}}
+        schema.check_table(
+            course["tutor"],
+            schema.TUTOR,
+            file="course.toml",
+            line_of=doc.line,
+            path=("tutor",),
+            problems=ctx.problems,
+            where="[tutor]",
+        )
+    spec["course"] = {
+        "slug": course.get("slug", ""),
+        "title": course.get("title", ""),
+        "summary": course.get("summary", ""),
+        "authors": course.get("authors") or [],
+        "label": course.get("label", ""),
+        "license": course.get("license", ""),
+        "datasets": datasets,
+        "tutor": course.get("tutor") or {},
+    }
 
     module_dirs = course.get("modules") or []
     if not isinstance(module_dirs, list):
@@ -141,14 +171,26 @@ def _datasets(ctx, doc, items) -> dict:
         return out
     for i, item in enumerate(items):
         path = ("datasets", i)
-        schema.check_table(item, schema.DATASET, file="course.toml", line_of=doc.line, path=path, problems=ctx.problems, where="[[datasets]]")
+        schema.check_table(
+            item,
+            schema.DATASET,
+            file="course.toml",
+            line_of=doc.line,
+            path=path,
+            problems=ctx.problems,
+            where="[[datasets]]",
+        )
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             continue
         if item["name"] in out:
             ctx.error("course.toml", doc.line(path), f"dataset {item['name']!r} is declared twice")
         sha = item.get("sha256", "")
         if isinstance(sha, str) and not re.fullmatch(r"[0-9a-f]{64}", sha):
-            ctx.error("course.toml", doc.line((*path, "sha256")), f"dataset {item['name']}: sha256 must be 64 lowercase hex digits")
+            ctx.error(
+                "course.toml",
+                doc.line((*path, "sha256")),
+                f"dataset {item['name']}: sha256 must be 64 lowercase hex digits",
+            )
         url = item.get("url", "")
         if isinstance(url, str) and not url.startswith(("https://", "http://")):
             ctx.error("course.toml", doc.line((*path, "url")), f"dataset {item['name']}: url must start with https://")
@@ -167,9 +209,17 @@ def _verify_local_datasets(ctx, datasets: dict, dirs) -> None:
             data = candidate.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
             if isinstance(item.get("sha256"), str) and digest != item["sha256"]:
-                ctx.error("course.toml", item["_line"], f"dataset {name}: {candidate} has sha256 {digest}, not the declared {item['sha256']}")
+                ctx.error(
+                    "course.toml",
+                    item["_line"],
+                    f"dataset {name}: {candidate} has sha256 {digest}, not the declared {item['sha256']}",
+                )
             elif isinstance(item.get("size"), int) and len(data) != item["size"]:
-                ctx.error("course.toml", item["_line"], f"dataset {name}: {candidate} is {len(data)} bytes, not the declared {item['size']}")
+                ctx.error(
+                    "course.toml",
+                    item["_line"],
+                    f"dataset {name}: {candidate} is {len(data)} bytes, not the declared {item['size']}",
+                )
             break
 
 
@@ -183,10 +233,18 @@ def _module(ctx: Context, name: str, spec: dict, datasets: dict) -> dict | None:
     if doc is None:
         return None
     data = doc.data
-    schema.check_table(data, schema.MODULE, file=path, line_of=doc.line, path=(), problems=ctx.problems, where="module.toml")
+    schema.check_table(
+        data, schema.MODULE, file=path, line_of=doc.line, path=(), problems=ctx.problems, where="module.toml"
+    )
     slug = data.get("slug") or strip_number(name)
     ctx.slug(slug, path, doc.line(("slug",)), "module slug")
-    module = {"slug": slug, "title": data.get("title", ""), "summary": data.get("summary", ""), "path": base, "items": []}
+    module = {
+        "slug": slug,
+        "title": data.get("title", ""),
+        "summary": data.get("summary", ""),
+        "path": base,
+        "items": [],
+    }
 
     lessons_here = {}
     for rel in sorted(ctx.tree.under(f"{base}/lessons")):
@@ -206,7 +264,9 @@ def _module(ctx: Context, name: str, spec: dict, datasets: dict) -> dict | None:
         exercise = validate_exercise(ctx, f"{base}/exercises/{folder}", folder, slug, datasets)
         if exercise:
             if exercise["slug"] in spec["exercises"] or exercise["slug"] in exercises_here:
-                ctx.error(f"{base}/exercises/{folder}/exercise.toml", 1, f"duplicate exercise slug {exercise['slug']!r}")
+                ctx.error(
+                    f"{base}/exercises/{folder}/exercise.toml", 1, f"duplicate exercise slug {exercise['slug']!r}"
+                )
                 continue
             exercises_here[exercise["slug"]] = exercise
     stray = [p for p in ctx.tree.under(f"{base}/exercises") if "/" not in p]
@@ -227,11 +287,15 @@ def _module(ctx: Context, name: str, spec: dict, datasets: dict) -> dict | None:
         listed.add((kind, item_slug))
         if kind == "lesson":
             if item_slug not in lessons_here:
-                ctx.error(path, line, f"lesson {item_slug!r} is listed but {base}/lessons/ has no lesson with that slug")
+                ctx.error(
+                    path, line, f"lesson {item_slug!r} is listed but {base}/lessons/ has no lesson with that slug"
+                )
                 continue
         elif kind == "exercise":
             if item_slug not in exercises_here:
-                ctx.error(path, line, f"exercise {item_slug!r} is listed but {base}/exercises/ has no exercise with that slug")
+                ctx.error(
+                    path, line, f"exercise {item_slug!r} is listed but {base}/exercises/ has no exercise with that slug"
+                )
                 continue
         else:
             ctx.error(path, line, f"unknown item kind {kind!r} (use lesson: or exercise:)")
@@ -243,7 +307,9 @@ def _module(ctx: Context, name: str, spec: dict, datasets: dict) -> dict | None:
         spec["lessons"][lesson_slug] = lesson
     for exercise_slug, exercise in exercises_here.items():
         if ("exercise", exercise_slug) not in listed:
-            ctx.error(f"{exercise['path']}/exercise.toml", 1, f"exercise {exercise_slug!r} is not listed in {path} items")
+            ctx.error(
+                f"{exercise['path']}/exercise.toml", 1, f"exercise {exercise_slug!r} is not listed in {path} items"
+            )
         spec["exercises"][exercise_slug] = exercise
     return module
 
@@ -264,15 +330,25 @@ def _lesson(ctx: Context, path: str, module_slug: str) -> dict | None:
     objectives = front.get("objectives") or []
     if not isinstance(objectives, list) or not all(isinstance(o, str) for o in objectives):
         objectives = []
-    return {"slug": slug, "path": path, "module": module_slug, "title": str(front.get("title", "")),
-            "minutes": minutes if isinstance(minutes, int) else 10, "objectives": objectives,
-            "summary": str(front.get("summary", "")), "body": body, "offset": offset}
+    return {
+        "slug": slug,
+        "path": path,
+        "module": module_slug,
+        "title": str(front.get("title", "")),
+        "minutes": minutes if isinstance(minutes, int) else 10,
+        "objectives": objectives,
+        "summary": str(front.get("summary", "")),
+        "body": body,
+        "offset": offset,
+    }
 
 
 def _cross_checks(ctx: Context, spec: dict) -> None:
     lessons, exercises = spec["lessons"], spec["exercises"]
     # Anchors exist for every [[lesson#anchor]] written in lessons and prompts.
-    anchors = {slug: {t["anchor"] for t in rendering.render(lesson["body"]).toc} | {""} for slug, lesson in lessons.items()}
+    anchors = {
+        slug: {t["anchor"] for t in rendering.render(lesson["body"]).toc} | {""} for slug, lesson in lessons.items()
+    }
     sources = [(lesson["path"], lesson["body"], lesson["offset"]) for lesson in lessons.values()]
     sources += [(ex["prompt_path"], ex["prompt"], 0) for ex in exercises.values() if ex.get("prompt_path")]
     for path, body, offset in sources:
@@ -280,7 +356,11 @@ def _cross_checks(ctx: Context, spec: dict) -> None:
             if target not in lessons:
                 ctx.error(path, line + offset, f"link [[{target}]] points at a lesson that does not exist")
             elif anchor and anchor not in anchors[target]:
-                ctx.error(path, line + offset, f"link [[{target}#{anchor}]]: lesson {target!r} has no heading with anchor {anchor!r}")
+                ctx.error(
+                    path,
+                    line + offset,
+                    f"link [[{target}#{anchor}]]: lesson {target!r} has no heading with anchor {anchor!r}",
+                )
     order = [item["slug"] for module in spec["modules"] for item in module["items"] if item["kind"] == "exercise"]
     for slug, ex in exercises.items():
         toml_path = f"{ex['path']}/exercise.toml"
@@ -290,14 +370,24 @@ def _cross_checks(ctx: Context, spec: dict) -> None:
             if dep not in exercises:
                 ctx.error(toml_path, ex["_lines"].get("depends_on", 1), f"depends_on: exercise {dep!r} does not exist")
             elif slug in order and dep in order and order.index(dep) > order.index(slug):
-                ctx.error(toml_path, ex["_lines"].get("depends_on", 1), f"depends_on: {dep!r} comes after {slug!r} in the course")
+                ctx.error(
+                    toml_path,
+                    ex["_lines"].get("depends_on", 1),
+                    f"depends_on: {dep!r} comes after {slug!r} in the course",
+                )
         source = ex.get("starter_from")
         if source:
             other = exercises.get(source)
             if other is None:
-                ctx.error(toml_path, ex["_lines"].get("starter_from", 1), f"starter_from: exercise {source!r} does not exist")
+                ctx.error(
+                    toml_path, ex["_lines"].get("starter_from", 1), f"starter_from: exercise {source!r} does not exist"
+                )
             elif not set(other["files"]) & set(ex["files"]):
-                ctx.error(toml_path, ex["_lines"].get("starter_from", 1), f"starter_from: {source!r} shares no file name with this exercise")
+                ctx.error(
+                    toml_path,
+                    ex["_lines"].get("starter_from", 1),
+                    f"starter_from: {source!r} shares no file name with this exercise",
+                )
         for use in ex["uses"]:
             other = exercises.get(use["exercise"])
             if other is None:
@@ -305,6 +395,12 @@ def _cross_checks(ctx: Context, spec: dict) -> None:
                 continue
             for f in use["files"]:
                 if f not in other["files"]:
-                    ctx.error(toml_path, ex["_lines"].get("uses", 1), f"uses: {f!r} is not one of {use['exercise']}'s files")
+                    ctx.error(
+                        toml_path, ex["_lines"].get("uses", 1), f"uses: {f!r} is not one of {use['exercise']}'s files"
+                    )
             if slug in order and use["exercise"] in order and order.index(use["exercise"]) > order.index(slug):
-                ctx.error(toml_path, ex["_lines"].get("uses", 1), f"uses: {use['exercise']!r} comes after {slug!r} in the course")
+                ctx.error(
+                    toml_path,
+                    ex["_lines"].get("uses", 1),
+                    f"uses: {use['exercise']!r} comes after {slug!r} in the course",
+                )

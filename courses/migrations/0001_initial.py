@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,171 +14,283 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Blob',
+            name="Blob",
             fields=[
-                ('sha256', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('size', models.PositiveIntegerField()),
-                ('data', models.BinaryField()),
+                ("sha256", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("size", models.PositiveIntegerField()),
+                ("data", models.BinaryField()),
             ],
         ),
         migrations.CreateModel(
-            name='Course',
+            name="Course",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('summary', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("summary", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['title'],
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='CourseVersion',
+            name="CourseVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('content_hash', models.CharField(max_length=64)),
-                ('manifest', models.JSONField()),
-                ('meta', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published'), ('retired', 'Retired')], default='draft', max_length=12)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='courses.course')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("content_hash", models.CharField(max_length=64)),
+                ("manifest", models.JSONField()),
+                ("meta", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published"), ("retired", "Retired")],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="versions", to="courses.course"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['course', '-number'],
+                "ordering": ["course", "-number"],
             },
         ),
         migrations.AddField(
-            model_name='course',
-            name='published_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='courses.courseversion'),
+            model_name="course",
+            name="published_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="courses.courseversion",
+            ),
         ),
         migrations.CreateModel(
-            name='AuthoringWorkspace',
+            name="AuthoringWorkspace",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('manifest', models.JSONField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('course', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='workspace', to='courses.course')),
-                ('base_version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='courses.courseversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("manifest", models.JSONField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "course",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="workspace", to="courses.course"
+                    ),
+                ),
+                (
+                    "base_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="courses.courseversion"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ExerciseProgress',
+            name="ExerciseProgress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exercise_slug', models.SlugField(max_length=80)),
-                ('status', models.CharField(choices=[('attempted', 'Attempted'), ('passed', 'Passed')], default='attempted', max_length=10)),
-                ('best_score', models.FloatField(default=0)),
-                ('max_score', models.FloatField(default=0)),
-                ('submissions', models.PositiveIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='progress', to='courses.course')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='progress', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("exercise_slug", models.SlugField(max_length=80)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("attempted", "Attempted"), ("passed", "Passed")], default="attempted", max_length=10
+                    ),
+                ),
+                ("best_score", models.FloatField(default=0)),
+                ("max_score", models.FloatField(default=0)),
+                ("submissions", models.PositiveIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="progress", to="courses.course"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="progress",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('student', 'Student'), ('ta', 'Ta'), ('instructor', 'Instructor')], default='student', max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_kind', models.CharField(blank=True, max_length=10)),
-                ('last_slug', models.SlugField(blank=True, max_length=80)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='courses.course')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("student", "Student"), ("ta", "Ta"), ("instructor", "Instructor")],
+                        default="student",
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_kind", models.CharField(blank=True, max_length=10)),
+                ("last_slug", models.SlugField(blank=True, max_length=80)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="courses.course"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Module',
+            name="Module",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80)),
-                ('title', models.CharField(max_length=200)),
-                ('summary', models.TextField(blank=True)),
-                ('position', models.PositiveIntegerField()),
-                ('path', models.CharField(max_length=300)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='modules', to='courses.courseversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=80)),
+                ("title", models.CharField(max_length=200)),
+                ("summary", models.TextField(blank=True)),
+                ("position", models.PositiveIntegerField()),
+                ("path", models.CharField(max_length=300)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="modules", to="courses.courseversion"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['version', 'position'],
+                "ordering": ["version", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Lesson',
+            name="Lesson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80)),
-                ('title', models.CharField(max_length=200)),
-                ('position', models.PositiveIntegerField()),
-                ('path', models.CharField(max_length=300)),
-                ('minutes', models.PositiveIntegerField(default=10)),
-                ('objectives', models.JSONField(default=list)),
-                ('source', models.TextField()),
-                ('html', models.TextField()),
-                ('toc', models.JSONField(default=list)),
-                ('sections', models.JSONField(default=list)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lessons', to='courses.courseversion')),
-                ('module', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lessons', to='courses.module')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=80)),
+                ("title", models.CharField(max_length=200)),
+                ("position", models.PositiveIntegerField()),
+                ("path", models.CharField(max_length=300)),
+                ("minutes", models.PositiveIntegerField(default=10)),
+                ("objectives", models.JSONField(default=list)),
+                ("source", models.TextField()),
+                ("html", models.TextField()),
+                ("toc", models.JSONField(default=list)),
+                ("sections", models.JSONField(default=list)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lessons", to="courses.courseversion"
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lessons", to="courses.module"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['version', 'module__position', 'position'],
+                "ordering": ["version", "module__position", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Exercise',
+            name="Exercise",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80)),
-                ('title', models.CharField(max_length=200)),
-                ('position', models.PositiveIntegerField()),
-                ('path', models.CharField(max_length=300)),
-                ('device', models.CharField(choices=[('cpu', 'Cpu'), ('gpu', 'Gpu')], default='cpu', max_length=3)),
-                ('points', models.PositiveIntegerField(default=10)),
-                ('prompt_html', models.TextField(blank=True)),
-                ('spec', models.JSONField()),
-                ('content_hash', models.CharField(max_length=64)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exercises', to='courses.courseversion')),
-                ('lesson', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='exercises', to='courses.lesson')),
-                ('module', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exercises', to='courses.module')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=80)),
+                ("title", models.CharField(max_length=200)),
+                ("position", models.PositiveIntegerField()),
+                ("path", models.CharField(max_length=300)),
+                ("device", models.CharField(choices=[("cpu", "Cpu"), ("gpu", "Gpu")], default="cpu", max_length=3)),
+                ("points", models.PositiveIntegerField(default=10)),
+                ("prompt_html", models.TextField(blank=True)),
+                ("spec", models.JSONField()),
+                ("content_hash", models.CharField(max_length=64)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="exercises",
+                        to="courses.courseversion",
+                    ),
+                ),
+                (
+                    "lesson",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="exercises",
+                        to="courses.lesson",
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="exercises", to="courses.module"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['version', 'module__position', 'position'],
+                "ordering": ["version", "module__position", "position"],
             },
         ),
         migrations.AddConstraint(
-            model_name='courseversion',
-            constraint=models.UniqueConstraint(fields=('course', 'number'), name='courseversion_unique_number'),
+            model_name="courseversion",
+            constraint=models.UniqueConstraint(fields=("course", "number"), name="courseversion_unique_number"),
         ),
         migrations.AddConstraint(
-            model_name='exerciseprogress',
-            constraint=models.UniqueConstraint(fields=('user', 'course', 'exercise_slug'), name='progress_unique'),
+            model_name="exerciseprogress",
+            constraint=models.UniqueConstraint(fields=("user", "course", "exercise_slug"), name="progress_unique"),
         ),
         migrations.AddConstraint(
-            model_name='exerciseprogress',
-            constraint=models.CheckConstraint(condition=models.Q(('best_score__gte', 0)), name='progress_score_nonnegative'),
+            model_name="exerciseprogress",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("best_score__gte", 0)), name="progress_score_nonnegative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'course'), name='membership_unique'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(fields=("user", "course"), name="membership_unique"),
         ),
         migrations.AddConstraint(
-            model_name='module',
-            constraint=models.UniqueConstraint(fields=('version', 'slug'), name='module_unique_slug'),
+            model_name="module",
+            constraint=models.UniqueConstraint(fields=("version", "slug"), name="module_unique_slug"),
         ),
         migrations.AddConstraint(
-            model_name='lesson',
-            constraint=models.UniqueConstraint(fields=('version', 'slug'), name='lesson_unique_slug'),
+            model_name="lesson",
+            constraint=models.UniqueConstraint(fields=("version", "slug"), name="lesson_unique_slug"),
         ),
         migrations.AddConstraint(
-            model_name='exercise',
-            constraint=models.UniqueConstraint(fields=('version', 'slug'), name='exercise_unique_slug'),
+            model_name="exercise",
+            constraint=models.UniqueConstraint(fields=("version", "slug"), name="exercise_unique_slug"),
         ),
     ]

@@ -1,5 +1,13 @@
 """Writes for courses. Split by topic; import from here."""
 
+from courses.services.authoring import (  # noqa: F401
+    workspace_get_or_create,
+    workspace_problems,
+    workspace_publish,
+    workspace_reset,
+    workspace_tree,
+    workspace_write,
+)
 from courses.services.membership import (  # noqa: F401
     membership_enroll,
     membership_set_role,
@@ -12,12 +20,4 @@ from courses.services.versions import (  # noqa: F401
     version_publish,
     version_rollback,
     version_tree,
-)
-from courses.services.authoring import (  # noqa: F401
-    workspace_get_or_create,
-    workspace_problems,
-    workspace_publish,
-    workspace_reset,
-    workspace_tree,
-    workspace_write,
 )

@@ -19,7 +19,9 @@ def workspace_get_or_create(*, course: Course, user) -> AuthoringWorkspace:
         latest = course.versions.order_by("-number").first()
         if latest is None:
             raise ValueError("this course has no version to edit yet: import it with `manage.py course import`")
-        workspace = AuthoringWorkspace.objects.create(course=course, base_version=latest, manifest=dict(latest.manifest), updated_by=user)
+        workspace = AuthoringWorkspace.objects.create(
+            course=course, base_version=latest, manifest=dict(latest.manifest), updated_by=user
+        )
     return workspace
 
 
@@ -61,8 +63,9 @@ def workspace_discard(*, workspace: AuthoringWorkspace) -> None:
 @transaction.atomic
 def workspace_publish(*, workspace: AuthoringWorkspace, user, dataset_dirs: tuple = ()):
     """Import the workspace as version N+1 and publish it. Raises CourseInvalid on problems."""
-    version, created = version_import(tree=workspace_tree(workspace=workspace), user=user, note="edited in the browser",
-                                      dataset_dirs=dataset_dirs)
+    version, created = version_import(
+        tree=workspace_tree(workspace=workspace), user=user, note="edited in the browser", dataset_dirs=dataset_dirs
+    )
     version_publish(version=version, user=user)
     workspace.base_version = version
     workspace.manifest = dict(version.manifest)

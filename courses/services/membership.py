@@ -6,7 +6,9 @@ from courses.models import Course, ExerciseProgress, Membership
 
 def membership_enroll(*, user, course: Course) -> Membership:
     """Join a published course as a student; keeps an existing (possibly higher) role."""
-    membership, _ = Membership.objects.get_or_create(user=user, course=course, defaults={"role": Membership.Role.STUDENT})
+    membership, _ = Membership.objects.get_or_create(
+        user=user, course=course, defaults={"role": Membership.Role.STUDENT}
+    )
     return membership
 
 
@@ -28,7 +30,9 @@ def membership_touch(*, membership: Membership | None, kind: str, slug: str) -> 
 
 
 @transaction.atomic
-def progress_record(*, user, course: Course, exercise_slug: str, score: float, max_score: float, passed: bool) -> ExerciseProgress:
+def progress_record(
+    *, user, course: Course, exercise_slug: str, score: float, max_score: float, passed: bool
+) -> ExerciseProgress:
     """Fold one graded submission into the learner's standing: best score wins, passed sticks."""
     progress, _ = ExerciseProgress.objects.select_for_update().get_or_create(
         user=user, course=course, exercise_slug=exercise_slug, defaults={"max_score": max_score}

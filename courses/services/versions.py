@@ -27,7 +27,7 @@ def _exercise_hash(ex: dict, manifest: dict, spec: dict, seen=None) -> str:
     files it takes from earlier exercises. Equal hash, equal reference observations."""
     seen = seen or set()
     prefix = ex["path"] + "/"
-    parts = {p[len(prefix):]: h for p, h in manifest.items() if p.startswith(prefix)}
+    parts = {p[len(prefix) :]: h for p, h in manifest.items() if p.startswith(prefix)}
     parts["__datasets__"] = json.dumps([d["sha256"] for d in ex["datasets"]])
     for name in ex.get("shared", []):
         parts[f"__shared__/{name}"] = manifest.get(f"shared/{name}", "")
@@ -39,7 +39,9 @@ def _exercise_hash(ex: dict, manifest: dict, spec: dict, seen=None) -> str:
 
 
 @transaction.atomic
-def version_import(*, tree: CourseTree, user=None, note: str = "", dataset_dirs: tuple = ()) -> tuple[CourseVersion, bool]:
+def version_import(
+    *, tree: CourseTree, user=None, note: str = "", dataset_dirs: tuple = ()
+) -> tuple[CourseVersion, bool]:
     """Validate and store `tree` as the course's next version. All or nothing: a broken tree
     raises CourseInvalid and writes nothing. Importing an unchanged tree returns the latest
     version and False."""
@@ -64,16 +66,32 @@ def version_import(*, tree: CourseTree, user=None, note: str = "", dataset_dirs:
         [Blob(sha256=h, size=len(tree.files[p]), data=tree.files[p]) for p, h in manifest.items() if h not in existing],
         ignore_conflicts=True,
     )
-    public_meta = {**meta, "datasets": {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in meta["datasets"].items()}}
+    public_meta = {
+        **meta,
+        "datasets": {
+            k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in meta["datasets"].items()
+        },
+    }
     version = CourseVersion.objects.create(
-        course=course, number=(latest.number + 1) if latest else 1, content_hash=digest, manifest=manifest,
-        meta=public_meta, created_by=user, note=note[:300],
+        course=course,
+        number=(latest.number + 1) if latest else 1,
+        content_hash=digest,
+        manifest=manifest,
+        meta=public_meta,
+        created_by=user,
+        note=note[:300],
     )
     link_base = lesson_link_base(course.slug)
     # Lessons and exercises share one position sequence per module, in module.toml item order.
     for module_position, m in enumerate(spec["modules"]):
-        module = Module.objects.create(version=version, slug=m["slug"], title=m["title"], summary=m["summary"],
-                                       position=module_position, path=m["path"])
+        module = Module.objects.create(
+            version=version,
+            slug=m["slug"],
+            title=m["title"],
+            summary=m["summary"],
+            position=module_position,
+            path=m["path"],
+        )
         positions = {(item["kind"], item["slug"]): i for i, item in enumerate(m["items"])}
         for (kind, slug), position in positions.items():
             if kind != "lesson":
@@ -81,9 +99,18 @@ def version_import(*, tree: CourseTree, user=None, note: str = "", dataset_dirs:
             lesson = spec["lessons"][slug]
             rendered = rendering.render(lesson["body"], link_base=link_base)
             Lesson.objects.create(
-                version=version, module=module, slug=lesson["slug"], title=lesson["title"], position=position,
-                path=lesson["path"], minutes=lesson["minutes"], objectives=lesson["objectives"], source=lesson["body"],
-                html=rendered.html, toc=rendered.toc, sections=rendered.sections,
+                version=version,
+                module=module,
+                slug=lesson["slug"],
+                title=lesson["title"],
+                position=position,
+                path=lesson["path"],
+                minutes=lesson["minutes"],
+                objectives=lesson["objectives"],
+                source=lesson["body"],
+                html=rendered.html,
+                toc=rendered.toc,
+                sections=rendered.sections,
             )
     lessons = {lesson.slug: lesson for lesson in Lesson.objects.filter(version=version)}
     modules = {module.slug: module for module in Module.objects.filter(version=version)}
@@ -93,9 +120,16 @@ def version_import(*, tree: CourseTree, user=None, note: str = "", dataset_dirs:
                 continue
             ex = spec["exercises"][item["slug"]]
             Exercise.objects.create(
-                version=version, module=modules[m["slug"]], lesson=lessons.get(ex["lesson"]), slug=ex["slug"],
-                title=ex["title"], position=position, path=ex["path"], device=ex["resources"]["device"],
-                points=ex["points"], prompt_html=rendering.render(ex["prompt"], link_base=link_base).html,
+                version=version,
+                module=modules[m["slug"]],
+                lesson=lessons.get(ex["lesson"]),
+                slug=ex["slug"],
+                title=ex["title"],
+                position=position,
+                path=ex["path"],
+                device=ex["resources"]["device"],
+                points=ex["points"],
+                prompt_html=rendering.render(ex["prompt"], link_base=link_base).html,
                 spec={k: v for k, v in ex.items() if not k.startswith("_")},
                 content_hash=_exercise_hash(ex, manifest, spec),
             )
@@ -120,7 +154,8 @@ def version_rollback(*, course: Course, user=None) -> CourseVersion:
     current = course.published_version
     previous = (
         course.versions.filter(status=CourseVersion.Status.PUBLISHED, number__lt=current.number if current else 10**9)
-        .order_by("-number").first()
+        .order_by("-number")
+        .first()
     )
     if previous is None:
         raise ValueError(f"{course.slug} has no earlier published version to roll back to")

@@ -10,7 +10,11 @@ from courses.services import membership_set_role
 
 
 def test_anonymous_user_is_redirected_to_log_in(client, course):
-    for url in [f"/courses/{course.slug}/", f"/courses/{course.slug}/lessons/welcome/", f"/courses/{course.slug}/exercises/mean/"]:
+    for url in [
+        f"/courses/{course.slug}/",
+        f"/courses/{course.slug}/lessons/welcome/",
+        f"/courses/{course.slug}/exercises/mean/",
+    ]:
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
 
@@ -18,8 +22,11 @@ def test_anonymous_user_is_redirected_to_log_in(client, course):
 def test_non_member_sees_the_course_page_but_cannot_submit(client, make_user, course):
     client.force_login(make_user("outsider"))
     assert client.get(f"/courses/{course.slug}/").status_code == 200
-    response = client.post(f"/courses/{course.slug}/exercises/mean/submit/", json.dumps({"files": {"stats.py": "x=1"}}),
-                           content_type="application/json")
+    response = client.post(
+        f"/courses/{course.slug}/exercises/mean/submit/",
+        json.dumps({"files": {"stats.py": "x=1"}}),
+        content_type="application/json",
+    )
     assert response.status_code == 403
 
 
@@ -53,7 +60,9 @@ def test_another_learners_submission_is_a_404(client, make_user, course, student
     from grader.models import Submission
 
     exercise = Exercise.objects.get(slug="mean")
-    theirs = Submission.objects.create(user=student, course=course, exercise=exercise, exercise_slug="mean", files={"stats.py": "secret"})
+    theirs = Submission.objects.create(
+        user=student, course=course, exercise=exercise, exercise_slug="mean", files={"stats.py": "secret"}
+    )
     other = make_user("other")
     membership_set_role(user=other, course=course, role=Membership.Role.STUDENT)
     client.force_login(other)

@@ -38,7 +38,9 @@ async def test_signed_in_socket_answers_and_receives_group_messages(make_user):
 
 
 async def test_socket_without_a_session_is_closed_with_4401():
-    comm = WebsocketCommunicator(application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")])
+    comm = WebsocketCommunicator(
+        application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    )
     connected, code = await comm.connect()
     assert not connected
     assert code == 4401
@@ -48,18 +50,24 @@ async def test_socket_from_another_origin_is_refused(make_user):
     from channels.db import database_sync_to_async
 
     user = await database_sync_to_async(make_user)("ws-user2")
-    headers = [h if h[0] != b"origin" else (b"origin", b"https://evil.example") for h in await database_sync_to_async(session_headers)(user)]
+    headers = [
+        h if h[0] != b"origin" else (b"origin", b"https://evil.example")
+        for h in await database_sync_to_async(session_headers)(user)
+    ]
     comm = WebsocketCommunicator(application, "/ws/ping/", headers=headers)
     connected, _ = await comm.connect()
     assert not connected
 
 
-@pytest.mark.parametrize("frame,error", [
-    ("not json", "not valid JSON"),
-    ("[1, 2]", 'string "type"'),
-    ('{"type": 5}', 'string "type"'),
-    ('{"type": "dance"}', "unknown message type"),
-])
+@pytest.mark.parametrize(
+    "frame,error",
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", 'string "type"'),
+        ('{"type": 5}', 'string "type"'),
+        ('{"type": "dance"}', "unknown message type"),
+    ],
+)
 async def test_malformed_frames_get_an_error_frame_and_the_socket_stays_open(make_user, frame, error):
     from channels.db import database_sync_to_async
 

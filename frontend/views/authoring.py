@@ -36,17 +36,34 @@ def workspace(request, slug):
         messages.error(request, str(exc))
         return redirect("course_detail", slug=slug)
     paths = sorted(ws.manifest)
-    path = request.GET.get("path") or next((p for p in paths if p.endswith(".md") and "/lessons/" in p), paths[0] if paths else "")
+    path = request.GET.get("path") or next(
+        (p for p in paths if p.endswith(".md") and "/lessons/" in p), paths[0] if paths else ""
+    )
     tree = services.workspace_tree(workspace=ws)
     content = tree.files.get(path, b"").decode("utf-8", "replace")
     problems = services.workspace_problems(workspace=ws, dataset_dirs=_dataset_dirs())
     changed = ws.manifest != ws.base_version.manifest
-    page = {"path": path, "content": content, "problems": _problems_json(problems), "paths": paths,
-            "endpoints": {"save": f"/courses/{slug}/author/file/", "preview": f"/courses/{slug}/author/preview/"}}
-    return render(request, "frontend/author.html", {
-        "course": course, "workspace": ws, "paths": paths, "path": path, "page": page, "problems": problems,
-        "changed": changed, "latest": course.versions.order_by("-number").first(),
-    })
+    page = {
+        "path": path,
+        "content": content,
+        "problems": _problems_json(problems),
+        "paths": paths,
+        "endpoints": {"save": f"/courses/{slug}/author/file/", "preview": f"/courses/{slug}/author/preview/"},
+    }
+    return render(
+        request,
+        "frontend/author.html",
+        {
+            "course": course,
+            "workspace": ws,
+            "paths": paths,
+            "path": path,
+            "page": page,
+            "problems": problems,
+            "changed": changed,
+            "latest": course.versions.order_by("-number").first(),
+        },
+    )
 
 
 @login_required
@@ -66,7 +83,9 @@ def file_view(request, slug):
     except ValueError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     problems = services.workspace_problems(workspace=ws, dataset_dirs=_dataset_dirs())
-    return JsonResponse({"saved": True, "problems": _problems_json(problems), "changed": ws.manifest != ws.base_version.manifest})
+    return JsonResponse(
+        {"saved": True, "problems": _problems_json(problems), "changed": ws.manifest != ws.base_version.manifest}
+    )
 
 
 @login_required
@@ -104,7 +123,10 @@ def publish(request, slug):
         messages.error(request, f"Not published: {len(exc.problems)} problem(s) to fix first.")
         return redirect("author_workspace", slug=slug)
     if created:
-        messages.success(request, f"Published version {version.number}. Learners see it now; earlier submissions keep pointing at the version they were graded on.")
+        messages.success(
+            request,
+            f"Published version {version.number}. Learners see it now; earlier submissions keep pointing at the version they were graded on.",
+        )
     else:
         messages.info(request, f"Nothing changed since version {version.number}; it is published.")
     return redirect("author_workspace", slug=slug)
@@ -126,9 +148,14 @@ def export(request, slug):
 @login_required
 def versions(request, slug):
     course = selectors.course_get_for_user(user=request.user, slug=slug, role=INSTRUCTOR)
-    return render(request, "frontend/versions.html", {
-        "course": course, "versions": course.versions.select_related("created_by").order_by("-number"),
-    })
+    return render(
+        request,
+        "frontend/versions.html",
+        {
+            "course": course,
+            "versions": course.versions.select_related("created_by").order_by("-number"),
+        },
+    )
 
 
 @login_required

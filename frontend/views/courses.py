@@ -39,13 +39,24 @@ def course_detail(request, slug):
     passed = sum(1 for p in progress.values() if p.status == "passed")
     exercises = sum(1 for kind, _ in order if kind == "exercise")
     nxt = _continue_link(course, membership, order)
-    return render(request, "frontend/course_detail.html", {
-        "course": course, "membership": membership, "modules": modules, "progress": progress, "version": version,
-        "passed": passed, "exercise_count": exercises, "percent": round(100 * passed / exercises) if exercises else 0,
-        "continue_item": nxt, "continue_url": item_url(course, *nxt) if nxt else None,
-        "is_staff_role": selectors.has_role(user=request.user, course=course, role=Role.TA),
-        "is_instructor": selectors.has_role(user=request.user, course=course, role=Role.INSTRUCTOR),
-    })
+    return render(
+        request,
+        "frontend/course_detail.html",
+        {
+            "course": course,
+            "membership": membership,
+            "modules": modules,
+            "progress": progress,
+            "version": version,
+            "passed": passed,
+            "exercise_count": exercises,
+            "percent": round(100 * passed / exercises) if exercises else 0,
+            "continue_item": nxt,
+            "continue_url": item_url(course, *nxt) if nxt else None,
+            "is_staff_role": selectors.has_role(user=request.user, course=course, role=Role.TA),
+            "is_instructor": selectors.has_role(user=request.user, course=course, role=Role.INSTRUCTOR),
+        },
+    )
 
 
 @login_required
@@ -84,9 +95,17 @@ def lesson_detail(request, slug, lesson_slug):
     prev_item = order[index - 1] if index > 0 else None
     next_item = order[index + 1] if index + 1 < len(order) else None
     services.membership_touch(membership=membership, kind="lesson", slug=lesson.slug)
-    return render(request, "frontend/lesson.html", {
-        "course": course, "lesson": lesson, "version": version, "membership": membership,
-        "prev": (prev_item, item_url(course, *prev_item)) if prev_item else None,
-        "next": (next_item, item_url(course, *next_item)) if next_item else None,
-        "exercises": list(lesson.exercises.all()), "tutor_context": {"kind": "lesson", "slug": lesson.slug},
-    })
+    return render(
+        request,
+        "frontend/lesson.html",
+        {
+            "course": course,
+            "lesson": lesson,
+            "version": version,
+            "membership": membership,
+            "prev": (prev_item, item_url(course, *prev_item)) if prev_item else None,
+            "next": (next_item, item_url(course, *next_item)) if next_item else None,
+            "exercises": list(lesson.exercises.all()),
+            "tutor_context": {"kind": "lesson", "slug": lesson.slug},
+        },
+    )

@@ -10,7 +10,11 @@ def not_found(request, exception=None):
     return render(
         request,
         "frontend/error.html",
-        {"code": 404, "title": "Page not found", "message": "There is nothing at this address. It may have moved, or the link may be mistyped."},
+        {
+            "code": 404,
+            "title": "Page not found",
+            "message": "There is nothing at this address. It may have moved, or the link may be mistyped.",
+        },
         status=404,
     )
 
@@ -19,6 +23,10 @@ def server_error(request):
     return render(
         request,
         "frontend/error.html",
-        {"code": 500, "title": "Something broke", "message": "The error has been logged. Please try again in a moment."},
+        {
+            "code": 500,
+            "title": "Something broke",
+            "message": "The error has been logged. Please try again in a moment.",
+        },
         status=500,
     )

@@ -40,8 +40,12 @@ def _starting_files(user, course, exercise) -> tuple[dict, str]:
         return {**starter, **{k: v for k, v in draft.files.items() if k in starter}}, "draft"
     source = exercise.spec.get("starter_from")
     if source:
-        passing = (Submission.objects.filter(user=user, course=course, exercise_slug=source, passed=True)
-                   .order_by("-created_at").values_list("files", flat=True).first())
+        passing = (
+            Submission.objects.filter(user=user, course=course, exercise_slug=source, passed=True)
+            .order_by("-created_at")
+            .values_list("files", flat=True)
+            .first()
+        )
         if passing:
             carried = {f: passing[f] for f in starter if f in passing}
             if carried:
@@ -69,7 +73,11 @@ def exercise_detail(request, slug, exercise_slug):
     readonly = {f: bundle["starter"][f] for f in spec.get("support", []) if f in bundle["starter"]}
     readonly.update(course_selectors.shared_files(version=version, names=spec.get("shared", [])))
     visible_tests = {p: t for p, t in bundle["tests"].items() if p.startswith("tests/visible/")}
-    latest = Submission.objects.filter(user=request.user, course=course, exercise_slug=exercise.slug).order_by("-created_at").first()
+    latest = (
+        Submission.objects.filter(user=request.user, course=course, exercise_slug=exercise.slug)
+        .order_by("-created_at")
+        .first()
+    )
     order = course_selectors.reading_order(version=version)
     index = next(i for i, (kind, item) in enumerate(order) if kind == "exercise" and item.pk == exercise.pk)
     from courses.services import membership_touch
@@ -78,7 +86,10 @@ def exercise_detail(request, slug, exercise_slug):
     progress = course_selectors.progress_by_slug(user=request.user, course=course).get(exercise.slug)
     is_instructor = course_selectors.has_role(user=request.user, course=course, role=Membership.Role.INSTRUCTOR)
     page = {
-        "files": files, "editable": spec["files"], "readonly": readonly, "tests": visible_tests,
+        "files": files,
+        "editable": spec["files"],
+        "readonly": readonly,
+        "tests": visible_tests,
         "endpoints": {
             "submit": reverse("exercise_submit", args=[course.slug, exercise.slug]),
             "draft": reverse("exercise_draft", args=[course.slug, exercise.slug]),
@@ -88,16 +99,28 @@ def exercise_detail(request, slug, exercise_slug):
         "latest": {"id": latest.pk, "status": latest.status, "ws": f"/ws/submissions/{latest.pk}/"} if latest else None,
         "hints": {t["id"]: t["hints"] for t in spec["tests"]},
         "test_titles": {t["id"]: t["title"] for t in spec["tests"]},
-        "exercise": exercise.slug, "course": course.slug,
+        "exercise": exercise.slug,
+        "course": course.slug,
     }
-    return render(request, "frontend/exercise.html", {
-        "course": course, "exercise": exercise, "spec": spec, "page": page, "files_from": files_from,
-        "membership": membership, "progress": progress, "device": exercise.device,
-        "prev": (order[index - 1], item_url(course, *order[index - 1])) if index > 0 else None,
-        "next": (order[index + 1], item_url(course, *order[index + 1])) if index + 1 < len(order) else None,
-        "missing_datasets": _dataset_problem(exercise), "is_instructor": is_instructor,
-        "tutor_context": {"kind": "exercise", "slug": exercise.slug},
-    })
+    return render(
+        request,
+        "frontend/exercise.html",
+        {
+            "course": course,
+            "exercise": exercise,
+            "spec": spec,
+            "page": page,
+            "files_from": files_from,
+            "membership": membership,
+            "progress": progress,
+            "device": exercise.device,
+            "prev": (order[index - 1], item_url(course, *order[index - 1])) if index > 0 else None,
+            "next": (order[index + 1], item_url(course, *order[index + 1])) if index + 1 < len(order) else None,
+            "missing_datasets": _dataset_problem(exercise),
+            "is_instructor": is_instructor,
+            "tutor_context": {"kind": "exercise", "slug": exercise.slug},
+        },
+    )
 
 
 def _json_body(request) -> dict:
@@ -129,8 +152,15 @@ def exercise_submit(request, slug, exercise_slug):
         )
     except (ValueError, grader_services.SubmissionRejected) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    return JsonResponse({"id": submission.pk, "kind": submission.kind, "ws": f"/ws/submissions/{submission.pk}/",
-                         "url": reverse("submission_detail", args=[submission.pk])}, status=201)
+    return JsonResponse(
+        {
+            "id": submission.pk,
+            "kind": submission.kind,
+            "ws": f"/ws/submissions/{submission.pk}/",
+            "url": reverse("submission_detail", args=[submission.pk]),
+        },
+        status=201,
+    )
 
 
 @login_required
@@ -168,7 +198,16 @@ def _diff(old: dict, new: dict) -> list[dict]:
     for name in sorted(set(old) | set(new)):
         a, b = (old.get(name) or "").splitlines(), (new.get(name) or "").splitlines()
         lines = list(difflib.unified_diff(a, b, fromfile=f"previous/{name}", tofile=f"this/{name}", lineterm="", n=3))
-        kinds = ["meta" if ln.startswith(("---", "+++", "@@")) else "add" if ln.startswith("+") else "del" if ln.startswith("-") else "ctx" for ln in lines]
+        kinds = [
+            "meta"
+            if ln.startswith(("---", "+++", "@@"))
+            else "add"
+            if ln.startswith("+")
+            else "del"
+            if ln.startswith("-")
+            else "ctx"
+            for ln in lines
+        ]
         out.append({"name": name, "lines": list(zip(kinds, lines, strict=True)), "changed": bool(lines)})
     return out
 
@@ -178,10 +217,23 @@ def submission_detail(request, submission_id):
     submission = grader_selectors.submission_get_for_user(user=request.user, submission_id=submission_id)
     previous = grader_selectors.submission_previous(submission=submission)
     if request.GET.get("format") == "json":
-        return JsonResponse({"id": submission.pk, "status": submission.status, "result": submission.result,
-                             "files": submission.files, "kind": submission.kind})
-    return render(request, "frontend/submission.html", {
-        "submission": submission, "previous": previous, "course": submission.course,
-        "diff": _diff(previous.files if previous else {}, submission.files) if previous else None,
-        "result_json": submission.result,
-    })
+        return JsonResponse(
+            {
+                "id": submission.pk,
+                "status": submission.status,
+                "result": submission.result,
+                "files": submission.files,
+                "kind": submission.kind,
+            }
+        )
+    return render(
+        request,
+        "frontend/submission.html",
+        {
+            "submission": submission,
+            "previous": previous,
+            "course": submission.course,
+            "diff": _diff(previous.files if previous else {}, submission.files) if previous else None,
+            "result_json": submission.result,
+        },
+    )

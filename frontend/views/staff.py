@@ -14,23 +14,40 @@ from tutor import selectors as tutor_selectors
 def overview(request, slug):
     course = course_selectors.course_get_for_user(user=request.user, slug=slug, role=Membership.Role.TA)
     members = course_selectors.members_of(course=course).annotate(
-        passed=Count("user__progress", filter=Q(user__progress__course=course, user__progress__status=ExerciseProgress.Status.PASSED)),
+        passed=Count(
+            "user__progress",
+            filter=Q(user__progress__course=course, user__progress__status=ExerciseProgress.Status.PASSED),
+        ),
         attempted=Count("user__progress", filter=Q(user__progress__course=course)),
     )
-    return render(request, "frontend/staff_overview.html", {
-        "course": course, "members": members, "conversations": tutor_selectors.conversations_for_staff(course=course)[:100],
-        "usage": tutor_selectors.usage_for_course(course=course),
-    })
+    return render(
+        request,
+        "frontend/staff_overview.html",
+        {
+            "course": course,
+            "members": members,
+            "conversations": tutor_selectors.conversations_for_staff(course=course)[:100],
+            "usage": tutor_selectors.usage_for_course(course=course),
+        },
+    )
 
 
 @login_required
 def conversation(request, slug, conversation_id):
     course = course_selectors.course_get_for_user(user=request.user, slug=slug, role=Membership.Role.TA)
-    convo = tutor_selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id, for_staff=True)
+    convo = tutor_selectors.conversation_get_for_user(
+        user=request.user, conversation_id=conversation_id, for_staff=True
+    )
     if convo.course_id != course.pk:
         from django.http import Http404
 
         raise Http404("No such conversation in this course.")
-    return render(request, "frontend/staff_conversation.html", {
-        "course": course, "conversation": convo, "messages": tutor_selectors.conversation_messages(conversation=convo),
-    })
+    return render(
+        request,
+        "frontend/staff_conversation.html",
+        {
+            "course": course,
+            "conversation": convo,
+            "messages": tutor_selectors.conversation_messages(conversation=convo),
+        },
+    )

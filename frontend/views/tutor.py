@@ -31,21 +31,36 @@ def start(request, slug):
     if data is None:
         return JsonResponse({"error": "the request body must be a JSON object"}, status=400)
     try:
-        conversation = services.conversation_start(user=request.user, course=course, kind=str(data.get("kind", "course")),
-                                                   item_slug=str(data.get("slug", ""))[:80], new=bool(data.get("new")))
+        conversation = services.conversation_start(
+            user=request.user,
+            course=course,
+            kind=str(data.get("kind", "course")),
+            item_slug=str(data.get("slug", ""))[:80],
+            new=bool(data.get("new")),
+        )
     except services.MessageRejected as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    return JsonResponse({"id": conversation.pk, "ws": f"/ws/tutor/{conversation.pk}/",
-                         "quota": services.allowance_status(user=request.user, course=course)})
+    return JsonResponse(
+        {
+            "id": conversation.pk,
+            "ws": f"/ws/tutor/{conversation.pk}/",
+            "quota": services.allowance_status(user=request.user, course=course),
+        }
+    )
 
 
 @login_required
 def conversations(request, slug):
     course = course_selectors.course_get_for_user(user=request.user, slug=slug)
-    return render(request, "frontend/tutor_conversations.html", {
-        "course": course, "conversations": selectors.conversations_for_learner(user=request.user, course=course),
-        "quota": services.allowance_status(user=request.user, course=course),
-    })
+    return render(
+        request,
+        "frontend/tutor_conversations.html",
+        {
+            "course": course,
+            "conversations": selectors.conversations_for_learner(user=request.user, course=course),
+            "quota": services.allowance_status(user=request.user, course=course),
+        },
+    )
 
 
 @login_required

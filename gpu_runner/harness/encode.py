@@ -63,4 +63,6 @@ def encode(value, depth=0):
         return {str(k): encode(v, depth + 1) for k, v in value.items()}
     if hasattr(value, "__float__"):
         return _float(value)
-    raise ObservationError(f"cannot observe a value of type {type(value).__name__}; pass numbers, lists, tensors or strings")
+    raise ObservationError(
+        f"cannot observe a value of type {type(value).__name__}; pass numbers, lists, tensors or strings"
+    )

@@ -30,7 +30,7 @@ import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import encode  # noqa: E402  (sibling module in the harness folder)
+import encode
 
 OUTPUT_CAP = 1 << 20  # bytes of captured print output per run
 PER_TEST_OUTPUT_CAP = 64 << 10
@@ -137,7 +137,9 @@ class Check:
     def metric(self, name, step, value):
         """A point on a live chart (e.g. the training loss); judged only if the exercise declares
         a threshold for it."""
-        self._harness.events.emit(t="metric", test=self._test, name=str(name), step=int(step), value=encode.encode(float(value)))
+        self._harness.events.emit(
+            t="metric", test=self._test, name=str(name), step=int(step), value=encode.encode(float(value))
+        )
 
     def data(self, name):
         """Path of a dataset the exercise declares (read-only)."""
@@ -147,7 +149,9 @@ class Check:
         return path
 
     def progress(self, fraction, label=""):
-        self._harness.events.emit(t="progress", test=self._test, fraction=max(0.0, min(1.0, float(fraction))), label=str(label)[:80])
+        self._harness.events.emit(
+            t="progress", test=self._test, fraction=max(0.0, min(1.0, float(fraction))), label=str(label)[:80]
+        )
 
 
 class Harness:
@@ -169,7 +173,9 @@ class Harness:
                 torch.set_num_threads(1)  # one thread per job: no oversubscription on small hosts
                 # The first assert_close lazily imports half of torch; pay that before the job.
                 torch.testing.assert_close(torch.zeros(2), torch.zeros(2))
-                torch.nn.functional.scaled_dot_product_attention(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2))
+                torch.nn.functional.scaled_dot_product_attention(
+                    torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)
+                )
             else:
                 __import__(name)
         # pytest-style repeated gc.collect() over torch's objects costs ~200 ms; freeze them.
@@ -182,7 +188,12 @@ class Harness:
         cpu = int(limits.get("cpu_seconds") or 0)
         if cpu:
             resource.setrlimit(resource.RLIMIT_CPU, (cpu_used + cpu, cpu_used + cpu + 2))
-        for name, key in (("RLIMIT_FSIZE", "file_bytes"), ("RLIMIT_NOFILE", "open_files"), ("RLIMIT_NPROC", "processes"), ("RLIMIT_AS", "address_space_bytes")):
+        for name, key in (
+            ("RLIMIT_FSIZE", "file_bytes"),
+            ("RLIMIT_NOFILE", "open_files"),
+            ("RLIMIT_NPROC", "processes"),
+            ("RLIMIT_AS", "address_space_bytes"),
+        ):
             value = limits.get(key)
             if value:
                 res = getattr(resource, name)
@@ -222,15 +233,34 @@ class Harness:
             if rel in self.learner_files:
                 frames.append({"file": rel, "line": frame.lineno, "func": frame.name, "code": (frame.line or "")[:300]})
             elif rel in self.visible_sources:
-                frames.append({"file": rel, "line": frame.lineno, "func": frame.name, "code": (frame.line or "")[:300], "test": True})
+                frames.append(
+                    {
+                        "file": rel,
+                        "line": frame.lineno,
+                        "func": frame.name,
+                        "code": (frame.line or "")[:300],
+                        "test": True,
+                    }
+                )
             elif rel.startswith("<hidden"):
                 frames.append({"file": "(hidden test)", "line": None, "func": frame.name, "code": "", "test": True})
         message = str(exc)
         if isinstance(exc, AssertionError) and not message and frames:
             message = f"assert failed: {frames[-1]['code']}"
         if isinstance(exc, SyntaxError):
-            rel = os.path.relpath(exc.filename or "", self.work) if (exc.filename or "").startswith(self.work) else exc.filename
-            return {"type": "SyntaxError", "message": exc.msg, "file": rel, "line": exc.lineno, "code": (exc.text or "").rstrip()[:300], "frames": []}
+            rel = (
+                os.path.relpath(exc.filename or "", self.work)
+                if (exc.filename or "").startswith(self.work)
+                else exc.filename
+            )
+            return {
+                "type": "SyntaxError",
+                "message": exc.msg,
+                "file": rel,
+                "line": exc.lineno,
+                "code": (exc.text or "").rstrip()[:300],
+                "frames": [],
+            }
         return {"type": type(exc).__name__, "message": message[:2000], "frames": frames[-8:]}
 
     # --- the job ------------------------------------------------------------------------------
@@ -305,7 +335,7 @@ class Harness:
         sys.stdout = sys.stderr = capture
         try:
             exec(compile(source, filename, "exec"), module.__dict__)
-        except BaseException as exc:  # noqa: BLE001 - learner code may raise anything at import
+        except BaseException as exc:
             load_error = self.describe(exc)
         finally:
             sys.stdout, sys.stderr = real_out, real_err
@@ -322,7 +352,10 @@ class Harness:
         if load_error is not None:
             outcome, error = "exception", load_error
         elif not callable(fn):
-            outcome, error = "exception", {"type": "HarnessError", "message": f"test function {tid} not found", "frames": []}
+            outcome, error = (
+                "exception",
+                {"type": "HarnessError", "message": f"test function {tid} not found", "frames": []},
+            )
         else:
             self.seed_everything(self.seed_for(tid))
             real_out, real_err = sys.stdout, sys.stderr
@@ -333,7 +366,7 @@ class Harness:
                 signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 fn(Check(self, tid))
-            except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt: all are the learner's
+            except BaseException as exc:
                 outcome, error = "exception", self.describe(exc)
                 if isinstance(exc, TestTimeout):
                     outcome = "timeout"
@@ -342,8 +375,13 @@ class Harness:
                     signal.setitimer(signal.ITIMER_REAL, 0)
                 sys.stdout, sys.stderr = real_out, real_err
         self.events.emit(
-            t="test", test=tid, outcome=outcome, error=error, duration=round(time.perf_counter() - t0, 4),
-            output=capture.value(), output_truncated=capture.truncated,
+            t="test",
+            test=tid,
+            outcome=outcome,
+            error=error,
+            duration=round(time.perf_counter() - t0, 4),
+            output=capture.value(),
+            output_truncated=capture.truncated,
         )
 
     def finish(self, started):
@@ -354,9 +392,12 @@ class Harness:
         if torch is not None and self.job.get("device") == "cuda" and torch.cuda.is_initialized():
             gpu_peak = torch.cuda.max_memory_allocated()
         self.events.emit(
-            t="done", seconds=round(time.perf_counter() - started, 4), gpu_peak_bytes=gpu_peak,
+            t="done",
+            seconds=round(time.perf_counter() - started, 4),
+            gpu_peak_bytes=gpu_peak,
             cpu_seconds=round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 3),
-            max_rss_kb=max(usage.ru_maxrss, children.ru_maxrss), output_truncated=self.output_total >= OUTPUT_CAP,
+            max_rss_kb=max(usage.ru_maxrss, children.ru_maxrss),
+            output_truncated=self.output_total >= OUTPUT_CAP,
         )
 
 
@@ -380,7 +421,7 @@ def main():
         harness.preload([m for m in args.preload.split(",") if m])
         harness.events.emit(t="ready", pid=os.getpid())
         harness.run()
-    except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
+    except BaseException as exc:
         try:
             harness.events.emit(t="harness_error", error=f"{type(exc).__name__}: {exc}")
         except OSError:

@@ -124,13 +124,19 @@ class JobCgroup:
         if self.v == 2:
             d = self.dirs["all"]
             events = _events(d / "memory.events")
-            return {"peak_memory_bytes": _read_int(d / "memory.peak"), "oom_kills": events.get("oom_kill", 0),
-                    "pids_peak": _read_int(d / "pids.peak")}
+            return {
+                "peak_memory_bytes": _read_int(d / "memory.peak"),
+                "oom_kills": events.get("oom_kill", 0),
+                "pids_peak": _read_int(d / "pids.peak"),
+            }
         mem = self.dirs["memory"]
         oom = _events(mem / "memory.oom_control")
-        return {"peak_memory_bytes": _read_int(mem / "memory.max_usage_in_bytes"),
-                "oom_kills": oom.get("oom_kill", 0) or (1 if _read_int(mem / "memory.failcnt") and oom.get("under_oom") else 0),
-                "pids_peak": 0}
+        return {
+            "peak_memory_bytes": _read_int(mem / "memory.max_usage_in_bytes"),
+            "oom_kills": oom.get("oom_kill", 0)
+            or (1 if _read_int(mem / "memory.failcnt") and oom.get("under_oom") else 0),
+            "pids_peak": 0,
+        }
 
     def kill_all(self) -> None:
         if self.v == 2 and (self.dirs["all"] / "cgroup.kill").exists():

@@ -25,10 +25,15 @@ def sandbox_status(config: SandboxConfig) -> tuple[bool, str]:
             spare = pool.take()
             result = run_job(spare, {"tests": []}, wall_seconds=20, memory_bytes=512 << 20)
             if result.finished:
-                limits = "cgroup pids+memory limits" if cgroups.available() else "rlimits only (no writable cgroup tree)"
+                limits = (
+                    "cgroup pids+memory limits" if cgroups.available() else "rlimits only (no writable cgroup tree)"
+                )
                 status = (True, f"bubblewrap sandbox works ({limits})")
             else:
-                status = (False, f"bubblewrap started but the harness did not finish: {result.detail or result.stderr.strip()}")
+                status = (
+                    False,
+                    f"bubblewrap started but the harness did not finish: {result.detail or result.stderr.strip()}",
+                )
         except (SandboxUnavailable, OSError) as exc:
             status = (False, f"bubblewrap cannot start here: {exc}")
     _cache[key] = status

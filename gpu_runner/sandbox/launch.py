@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpu_runner.sandbox import cgroups, seccomp
+from gpu_runner.sandbox import seccomp
 
 HARNESS_DIR = Path(__file__).resolve().parent.parent / "harness"
 STAGE_DIR = Path("/run/fromscratch/stage")
@@ -169,13 +169,26 @@ class Launcher:
     def _needs_stage(self) -> list[tuple[str, str]]:
         if not running_as_root():
             return []
-        return [(src, dst) for src, dst in self._mounts() if not traversable_by(Path(src), self.config.uid, self.config.gid)]
+        return [
+            (src, dst) for src, dst in self._mounts() if not traversable_by(Path(src), self.config.uid, self.config.gid)
+        ]
 
     # --- commands ---------------------------------------------------------------------------
-    def bwrap_args(self, *, events_fd: int, seccomp_fd: int, preload: tuple, gpu: bool, work_mb: int, sources: dict) -> list[str]:
+    def bwrap_args(
+        self, *, events_fd: int, seccomp_fd: int, preload: tuple, gpu: bool, work_mb: int, sources: dict
+    ) -> list[str]:
         c = self.config
-        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                "--ro-bind", "/usr", "/usr"]
+        args = [
+            "bwrap",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+        ]
         for name in ("lib", "lib64", "bin", "sbin"):
             target = Path("/") / name
             if target.is_symlink():
@@ -184,14 +197,47 @@ class Launcher:
                 args += ["--ro-bind", str(target), f"/{name}"]
         for src, dst in self._mounts():
             args += ["--ro-bind", sources.get(src, src), dst]
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--size", str(work_mb << 20), "--tmpfs", "/work",
-                 "--size", str(c.tmp_mb << 20), "--tmpfs", "/tmp",
-                 "--chdir", "/work", "--clearenv",
-                 "--setenv", "PATH", "/venv/bin:/usr/bin:/bin", "--setenv", "HOME", "/work",
-                 "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0",
-                 "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MKL_NUM_THREADS", "1",
-                 "--setenv", "MPLBACKEND", "Agg", "--setenv", "TMPDIR", "/tmp"]
+        args += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(work_mb << 20),
+            "--tmpfs",
+            "/work",
+            "--size",
+            str(c.tmp_mb << 20),
+            "--tmpfs",
+            "/tmp",
+            "--chdir",
+            "/work",
+            "--clearenv",
+            "--setenv",
+            "PATH",
+            "/venv/bin:/usr/bin:/bin",
+            "--setenv",
+            "HOME",
+            "/work",
+            "--setenv",
+            "LANG",
+            "C.UTF-8",
+            "--setenv",
+            "PYTHONHASHSEED",
+            "0",
+            "--setenv",
+            "OMP_NUM_THREADS",
+            "1",
+            "--setenv",
+            "MKL_NUM_THREADS",
+            "1",
+            "--setenv",
+            "MPLBACKEND",
+            "Agg",
+            "--setenv",
+            "TMPDIR",
+            "/tmp",
+        ]
         if gpu:
             for node in c.gpu_nodes:
                 args += ["--dev-bind", node, node]
@@ -199,10 +245,22 @@ class Launcher:
                 args += ["--setenv", "CUDA_VISIBLE_DEVICES", c.gpu_uuid]
         else:
             args += ["--setenv", "CUDA_VISIBLE_DEVICES", ""]
-        args += ["--seccomp", str(seccomp_fd),
-                 "/venv/bin/python", "-I", "-B", "/harness/runner.py",
-                 "--events-fd", str(events_fd), "--work", "/work", "--data", "/data",
-                 "--preload", ",".join(preload)]
+        args += [
+            "--seccomp",
+            str(seccomp_fd),
+            "/venv/bin/python",
+            "-I",
+            "-B",
+            "/harness/runner.py",
+            "--events-fd",
+            str(events_fd),
+            "--work",
+            "/work",
+            "--data",
+            "/data",
+            "--preload",
+            ",".join(preload),
+        ]
         return args
 
     def spawn(self, *, preload: tuple = (), gpu: bool = False, work_mb: int | None = None) -> Spare:
@@ -215,11 +273,30 @@ class Launcher:
         try:
             if self.config.unsafe:
                 workdir = tempfile.mkdtemp(prefix="fromscratch-unsafe-")
-                cmd = [str(self.config.python), "-I", "-B", str(HARNESS_DIR / "runner.py"), "--events-fd", str(events_w),
-                       "--work", workdir, "--data", str(self.config.data_dir or workdir), "--preload", ",".join(preload)]
-                popen = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out_w, stderr=err_w, pass_fds=(events_w,),
-                                         env={**MINIMAL_ENV, "HOME": workdir, "OMP_NUM_THREADS": "1"}, cwd=workdir,
-                                         start_new_session=True)
+                cmd = [
+                    str(self.config.python),
+                    "-I",
+                    "-B",
+                    str(HARNESS_DIR / "runner.py"),
+                    "--events-fd",
+                    str(events_w),
+                    "--work",
+                    workdir,
+                    "--data",
+                    str(self.config.data_dir or workdir),
+                    "--preload",
+                    ",".join(preload),
+                ]
+                popen = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.PIPE,
+                    stdout=out_w,
+                    stderr=err_w,
+                    pass_fds=(events_w,),
+                    env={**MINIMAL_ENV, "HOME": workdir, "OMP_NUM_THREADS": "1"},
+                    cwd=workdir,
+                    start_new_session=True,
+                )
             else:
                 popen = self._spawn_bwrap(events_w, out_w, err_w, preload, gpu, work_mb)
         finally:
@@ -239,16 +316,29 @@ class Launcher:
                 point = STAGE_DIR / str(index)
                 point.mkdir(parents=True, exist_ok=True)
                 sources[src] = str(point)
-            bwrap = self.bwrap_args(events_fd=events_w, seccomp_fd=seccomp_fd, preload=preload, gpu=gpu,
-                                    work_mb=work_mb, sources=sources)
-            common = dict(stdin=subprocess.PIPE, stdout=out_w, stderr=err_w, pass_fds=(events_w, seccomp_fd),
-                          env=dict(MINIMAL_ENV), start_new_session=True, cwd="/")
+            bwrap = self.bwrap_args(
+                events_fd=events_w, seccomp_fd=seccomp_fd, preload=preload, gpu=gpu, work_mb=work_mb, sources=sources
+            )
+            common = dict(
+                stdin=subprocess.PIPE,
+                stdout=out_w,
+                stderr=err_w,
+                pass_fds=(events_w, seccomp_fd),
+                env=dict(MINIMAL_ENV),
+                start_new_session=True,
+                cwd="/",
+            )
             if staged:
                 # Private mount namespace: bind the unreachable paths where the uid can read them,
                 # then drop to the sandbox uid and exec bwrap (same pid throughout).
-                script = "set -e\n" + "".join(
-                    f'mount --bind "{src}" "{sources[src]}"\nmount -o remount,bind,ro "{sources[src]}"\n' for src, _ in staged
-                ) + f'exec setpriv --reuid {c.uid} --regid {c.gid} --clear-groups -- "$@"\n'
+                script = (
+                    "set -e\n"
+                    + "".join(
+                        f'mount --bind "{src}" "{sources[src]}"\nmount -o remount,bind,ro "{sources[src]}"\n'
+                        for src, _ in staged
+                    )
+                    + f'exec setpriv --reuid {c.uid} --regid {c.gid} --clear-groups -- "$@"\n'
+                )
                 cmd = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", *bwrap]
                 return subprocess.Popen(cmd, **common)
             if running_as_root():

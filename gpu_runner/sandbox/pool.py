@@ -39,7 +39,9 @@ class WarmPool:
         if not spare.wait_ready(self.ready_timeout):
             detail = _drain(spare.err_fd)
             spare.kill()
-            raise SandboxUnavailable(f"sandbox did not start: {detail.strip() or 'no ready signal within %ss' % self.ready_timeout}")
+            raise SandboxUnavailable(
+                f"sandbox did not start: {detail.strip() or f'no ready signal within {self.ready_timeout}s'}"
+            )
         return spare
 
     def refill(self, *, preload=(), gpu=False, work_mb=None) -> None:

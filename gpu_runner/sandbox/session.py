@@ -41,8 +41,16 @@ def _signal_name(num: int) -> str:
         return f"signal {num}"
 
 
-def run_job(spare: Spare, job: dict, *, wall_seconds: float, memory_bytes: int, pids_max: int = 256,
-            on_event=None, use_cgroup: bool = True) -> RunResult:
+def run_job(
+    spare: Spare,
+    job: dict,
+    *,
+    wall_seconds: float,
+    memory_bytes: int,
+    pids_max: int = 256,
+    on_event=None,
+    use_cgroup: bool = True,
+) -> RunResult:
     result = RunResult()
     group = None
     if use_cgroup and cgroups.available():
@@ -150,9 +158,15 @@ def run_job(spare: Spare, job: dict, *, wall_seconds: float, memory_bytes: int, 
 
 def _classify(result, killed_for, oom, rc, done, harness_error, wall_seconds, memory_bytes):
     if killed_for == "timeout":
-        result.verdict, result.detail = "timeout", f"Your program was stopped after {wall_seconds:g} s, the time limit for this exercise."
+        result.verdict, result.detail = (
+            "timeout",
+            f"Your program was stopped after {wall_seconds:g} s, the time limit for this exercise.",
+        )
     elif killed_for == "stopped_early":
-        result.verdict, result.detail = "ok", "The remaining tests depend on tests that did not pass, so the run stopped early."
+        result.verdict, result.detail = (
+            "ok",
+            "The remaining tests depend on tests that did not pass, so the run stopped early.",
+        )
     elif killed_for == "output_limit":
         result.verdict = "output_limit"
     elif killed_for == "harness_error":
@@ -165,7 +179,10 @@ def _classify(result, killed_for, oom, rc, done, harness_error, wall_seconds, me
     elif harness_error:
         result.verdict, result.detail = "harness_error", harness_error.get("error", "")
     elif rc is not None and (rc == 128 + signal.SIGXCPU or rc == -signal.SIGXCPU):
-        result.verdict, result.detail = "cpu_time", "Your program used more CPU time than this exercise allows and was stopped."
+        result.verdict, result.detail = (
+            "cpu_time",
+            "Your program used more CPU time than this exercise allows and was stopped.",
+        )
     elif rc is not None and (rc > 128 or rc < 0):
         num = rc - 128 if rc > 128 else -rc
         result.signal = num

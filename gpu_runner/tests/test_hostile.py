@@ -37,10 +37,12 @@ def pool(tmp_path_factory):
 
 def attack(pool, code, *, wall=10, memory_mb=256, extra_files=None, tests=None, sources=None, pids=64):
     spare = pool.take()
-    job = {"files": {"attack.py": code, **(extra_files or {})},
-           "tests": tests or [{"id": "test_attack", "file": TEST_FILE, "visibility": "visible"}],
-           "test_sources": sources or {TEST_FILE: TEST_SOURCE},
-           "limits": {"cpu_seconds": wall + 2, "file_bytes": 16 << 20, "open_files": 64, "processes": 256}}
+    job = {
+        "files": {"attack.py": code, **(extra_files or {})},
+        "tests": tests or [{"id": "test_attack", "file": TEST_FILE, "visibility": "visible"}],
+        "test_sources": sources or {TEST_FILE: TEST_SOURCE},
+        "limits": {"cpu_seconds": wall + 2, "file_bytes": 16 << 20, "open_files": 64, "processes": 256},
+    }
     try:
         return run_job(spare, job, wall_seconds=wall, memory_bytes=memory_mb << 20, pids_max=pids)
     finally:
@@ -163,7 +165,9 @@ def run():
     assert observed(result) in ("OSError 27", "OSError 28"), observed(result)  # EFBIG / ENOSPC
 
 
-@pytest.mark.parametrize("code", ["def run():\n    while True:\n        pass\n", "import time\ndef run():\n    time.sleep(10**6)\n"])
+@pytest.mark.parametrize(
+    "code", ["def run():\n    while True:\n        pass\n", "import time\ndef run():\n    time.sleep(10**6)\n"]
+)
 def test_endless_loops_and_sleeps_time_out(pool, code):
     started = time.monotonic()
     result = attack(pool, code, wall=3)
@@ -196,7 +200,9 @@ def test_printing_a_gibibyte_is_cut_off_quickly(pool):
 
 
 def test_printing_through_python_is_captured_and_truncated(pool):
-    result = attack(pool, "def run():\n    for i in range(200000):\n        print('line', i, 'x' * 50)\n    return 'done'\n")
+    result = attack(
+        pool, "def run():\n    for i in range(200000):\n        print('line', i, 'x' * 50)\n    return 'done'\n"
+    )
     assert result.verdict == "ok"
     test_event = next(e for e in result.events if e.get("t") == "test")
     assert test_event["output_truncated"] and len(test_event["output"]) <= 64 << 10
@@ -251,9 +257,14 @@ def run():
 
 def test_hidden_tests_and_the_reference_are_not_on_disk(pool):
     hidden = "HIDDEN-TEST-BODY-" + secrets.token_hex(4)
-    sources = {TEST_FILE: TEST_SOURCE, "tests/hidden/test_secret.py": f"def test_secret(check):\n    check('x', {hidden!r})\n"}
-    tests = [{"id": "test_attack", "file": TEST_FILE, "visibility": "visible"},
-             {"id": "test_secret", "file": "tests/hidden/test_secret.py", "visibility": "hidden"}]
+    sources = {
+        TEST_FILE: TEST_SOURCE,
+        "tests/hidden/test_secret.py": f"def test_secret(check):\n    check('x', {hidden!r})\n",
+    }
+    tests = [
+        {"id": "test_attack", "file": TEST_FILE, "visibility": "visible"},
+        {"id": "test_secret", "file": "tests/hidden/test_secret.py", "visibility": "hidden"},
+    ]
     code = """
 import os
 def run():
@@ -290,16 +301,27 @@ def run():
     return 0
 """
     result = attack(pool, code)
-    reference = [{"t": "start", "test": "test_attack"}, {"t": "obs", "test": "test_attack", "key": "result", "value": 42, "spec": {"kind": "close"}},
-                 {"t": "test", "test": "test_attack", "outcome": "ok"}, {"t": "done"}]
-    graded = verdicts.grade(tests=[{"id": "test_attack", "visibility": "hidden"}], learner_events=result.events,
-                            reference_events=reference, process={"verdict": result.verdict, "detail": result.detail})
+    reference = [
+        {"t": "start", "test": "test_attack"},
+        {"t": "obs", "test": "test_attack", "key": "result", "value": 42, "spec": {"kind": "close"}},
+        {"t": "test", "test": "test_attack", "outcome": "ok"},
+        {"t": "done"},
+    ]
+    graded = verdicts.grade(
+        tests=[{"id": "test_attack", "visibility": "hidden"}],
+        learner_events=result.events,
+        reference_events=reference,
+        process={"verdict": result.verdict, "detail": result.detail},
+    )
     assert graded["tests"][0]["status"] != "passed"
 
 
 def test_another_learners_files_are_gone(pool):
     secret = "theirs-" + secrets.token_hex(4)
-    attack(pool, f"open('/tmp/notes.txt', 'w').write({secret!r})\nopen('secret.txt', 'w').write({secret!r})\ndef run():\n    return 1\n")
+    attack(
+        pool,
+        f"open('/tmp/notes.txt', 'w').write({secret!r})\nopen('secret.txt', 'w').write({secret!r})\ndef run():\n    return 1\n",
+    )
     code = """
 import os
 def run():

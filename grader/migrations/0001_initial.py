@@ -6,73 +6,119 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('courses', '0001_initial'),
+        ("courses", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReferenceRun',
+            name="ReferenceRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_hash', models.CharField(max_length=64)),
-                ('device', models.CharField(max_length=8)),
-                ('events', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("content_hash", models.CharField(max_length=64)),
+                ("device", models.CharField(max_length=8)),
+                ("events", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('content_hash', 'device'), name='reference_unique')],
+                "constraints": [models.UniqueConstraint(fields=("content_hash", "device"), name="reference_unique")],
             },
         ),
         migrations.CreateModel(
-            name='Draft',
+            name="Draft",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exercise_slug', models.SlugField(max_length=80)),
-                ('files', models.JSONField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to='courses.course')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("exercise_slug", models.SlugField(max_length=80)),
+                ("files", models.JSONField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="drafts", to="courses.course"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="drafts", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'course', 'exercise_slug'), name='draft_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "course", "exercise_slug"), name="draft_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exercise_slug', models.SlugField(max_length=80)),
-                ('kind', models.CharField(choices=[('run', 'Run'), ('submit', 'Submit')], default='submit', max_length=6)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('graded', 'Graded'), ('error', 'Error')], default='queued', max_length=8)),
-                ('attempt', models.PositiveIntegerField(default=1)),
-                ('number', models.PositiveIntegerField(default=1)),
-                ('files', models.JSONField()),
-                ('device', models.CharField(blank=True, max_length=8)),
-                ('queue', models.CharField(blank=True, max_length=20)),
-                ('gradable', models.BooleanField(default=True)),
-                ('passed', models.BooleanField(default=False)),
-                ('score', models.FloatField(blank=True, null=True)),
-                ('max_score', models.FloatField(blank=True, null=True)),
-                ('result', models.JSONField(blank=True, null=True)),
-                ('events', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
-                ('runner_version', models.CharField(blank=True, max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('deadline_at', models.DateTimeField(blank=True, null=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to='courses.course')),
-                ('exercise', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='courses.exercise')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='submissions', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("exercise_slug", models.SlugField(max_length=80)),
+                (
+                    "kind",
+                    models.CharField(choices=[("run", "Run"), ("submit", "Submit")], default="submit", max_length=6),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("graded", "Graded"),
+                            ("error", "Error"),
+                        ],
+                        default="queued",
+                        max_length=8,
+                    ),
+                ),
+                ("attempt", models.PositiveIntegerField(default=1)),
+                ("number", models.PositiveIntegerField(default=1)),
+                ("files", models.JSONField()),
+                ("device", models.CharField(blank=True, max_length=8)),
+                ("queue", models.CharField(blank=True, max_length=20)),
+                ("gradable", models.BooleanField(default=True)),
+                ("passed", models.BooleanField(default=False)),
+                ("score", models.FloatField(blank=True, null=True)),
+                ("max_score", models.FloatField(blank=True, null=True)),
+                ("result", models.JSONField(blank=True, null=True)),
+                ("events", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
+                ("runner_version", models.CharField(blank=True, max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("deadline_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="submissions", to="courses.course"
+                    ),
+                ),
+                (
+                    "exercise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="submissions", to="courses.exercise"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="submissions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['user', 'course', 'exercise_slug', '-created_at'], name='submission_history'), models.Index(fields=['status', 'deadline_at'], name='submission_reaper')],
+                "ordering": ["-created_at"],
+                "indexes": [
+                    models.Index(fields=["user", "course", "exercise_slug", "-created_at"], name="submission_history"),
+                    models.Index(fields=["status", "deadline_at"], name="submission_reaper"),
+                ],
             },
         ),
     ]

@@ -26,7 +26,9 @@ def clean_files(*, exercise, files, partial: bool = False) -> dict[str, str]:
             raise SubmissionRejected(f"{name} looks like a binary file (it contains NUL bytes); submit source code")
         size = len(content.encode("utf-8"))
         if size > limit:
-            raise SubmissionRejected(f"{name} is {size // 1024} KiB; the limit for this exercise is {limit // 1024} KiB")
+            raise SubmissionRejected(
+                f"{name} is {size // 1024} KiB; the limit for this exercise is {limit // 1024} KiB"
+            )
         cleaned[name] = content
     if not partial:
         missing = [name for name in allowed if name not in cleaned]

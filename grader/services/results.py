@@ -39,7 +39,9 @@ def reference_store(*, content_hash: str, device: str, events: list) -> None:
 
 
 def _wall(spec: dict) -> float:
-    return max(float(spec["resources"].get("wall_seconds", 20)), float((spec.get("cpu_fallback") or {}).get("wall_seconds", 0)))
+    return max(
+        float(spec["resources"].get("wall_seconds", 20)), float((spec.get("cpu_fallback") or {}).get("wall_seconds", 0))
+    )
 
 
 def submission_mark_started(*, submission_id: int, attempt: int) -> bool:
@@ -72,9 +74,14 @@ def _tests_for(submission: Submission) -> list:
 
 def _infrastructure_result(submission: Submission, message: str) -> dict:
     return {
-        "schema_version": verdicts.SCHEMA_VERSION, "status": "error", "gradable": False,
+        "schema_version": verdicts.SCHEMA_VERSION,
+        "status": "error",
+        "gradable": False,
         "message": f"This submission could not be graded, through no fault of your code: {message}. It does not count as an attempt.",
-        "score": 0, "max_score": sum(t.get("points", 1) for t in _tests_for(submission)), "tests": [], "metrics": {},
+        "score": 0,
+        "max_score": sum(t.get("points", 1) for t in _tests_for(submission)),
+        "tests": [],
+        "metrics": {},
         "verdict": {"kind": "infrastructure", "detail": message},
     }
 
@@ -82,34 +89,59 @@ def _infrastructure_result(submission: Submission, message: str) -> dict:
 def submission_record_result(*, payload: dict) -> Submission | None:
     """Turn a runner payload into the stored result. Idempotent: only the current attempt of a
     still-active submission is written (a duplicate or stale delivery changes nothing)."""
-    submission = Submission.objects.select_related("exercise__version", "course", "user").filter(pk=payload.get("submission_id")).first()
+    submission = (
+        Submission.objects.select_related("exercise__version", "course", "user")
+        .filter(pk=payload.get("submission_id"))
+        .first()
+    )
     if submission is None:
         log.warning("result for unknown submission %s", payload.get("submission_id"))
         return None
     exercise = submission.exercise
     if payload.get("reference_events") and payload.get("reference_device"):
-        reference_store(content_hash=exercise.content_hash, device=payload["reference_device"], events=payload["reference_events"])
+        reference_store(
+            content_hash=exercise.content_hash, device=payload["reference_device"], events=payload["reference_events"]
+        )
     now = timezone.now()
     if not payload.get("gradable", True):
-        result = _infrastructure_result(submission, payload.get("infrastructure_error") or "the grading infrastructure failed")
+        result = _infrastructure_result(
+            submission, payload.get("infrastructure_error") or "the grading infrastructure failed"
+        )
     else:
         device = payload.get("device", "cpu")
-        reference = payload.get("reference_events") or ReferenceRun.objects.filter(
-            content_hash=exercise.content_hash, device=device).values_list("events", flat=True).first()
+        reference = (
+            payload.get("reference_events")
+            or ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device)
+            .values_list("events", flat=True)
+            .first()
+        )
         if reference is None:
             result = _infrastructure_result(submission, "no reference observations are available for this exercise")
         else:
-            result = verdicts.grade(tests=_tests_for(submission), learner_events=payload.get("learner_events") or [],
-                                    reference_events=reference, process=payload.get("process") or {})
+            result = verdicts.grade(
+                tests=_tests_for(submission),
+                learner_events=payload.get("learner_events") or [],
+                reference_events=reference,
+                process=payload.get("process") or {},
+            )
             result["gradable"] = True
             if any(t.get("reference_failed") for t in result["tests"]):
-                result = _infrastructure_result(submission, "the course's reference solution failed one of its own tests")
+                result = _infrastructure_result(
+                    submission, "the course's reference solution failed one of its own tests"
+                )
     result.update(
-        kind=submission.kind, attempt=submission.number, exercise={"slug": exercise.slug, "version": exercise.version.number},
-        device=payload.get("device", ""), cpu_fallback=bool(payload.get("cpu_fallback")),
-        resources=payload.get("resources") or {}, runner_version=payload.get("runner_version", ""),
-        timing={"queued_at": _iso(submission.created_at), "started_at": _iso(payload.get("started_at")),
-                "finished_at": _iso(payload.get("finished_at") or now)},
+        kind=submission.kind,
+        attempt=submission.number,
+        exercise={"slug": exercise.slug, "version": exercise.version.number},
+        device=payload.get("device", ""),
+        cpu_fallback=bool(payload.get("cpu_fallback")),
+        resources=payload.get("resources") or {},
+        runner_version=payload.get("runner_version", ""),
+        timing={
+            "queued_at": _iso(submission.created_at),
+            "started_at": _iso(payload.get("started_at")),
+            "finished_at": _iso(payload.get("finished_at") or now),
+        },
         output={k: (payload.get("process") or {}).get(k, "") for k in ("stdout", "stderr")},
     )
     for t in result["tests"]:
@@ -124,20 +156,43 @@ def submission_record_result(*, payload: dict) -> Submission | None:
     passed = gradable and result["status"] == "passed"
     with transaction.atomic():
         updated = Submission.objects.filter(pk=submission.pk, attempt=payload.get("attempt"), status__in=ACTIVE).update(
-            status=Submission.Status.GRADED if gradable else Submission.Status.ERROR, gradable=gradable, passed=passed,
-            score=result["score"], max_score=result["max_score"], result=result, device=payload.get("device", ""),
-            runner_version=payload.get("runner_version", ""), finished_at=now,
-            started_at=submission.started_at or (datetime.fromtimestamp(payload["started_at"], tz=UTC) if payload.get("started_at") else None),
+            status=Submission.Status.GRADED if gradable else Submission.Status.ERROR,
+            gradable=gradable,
+            passed=passed,
+            score=result["score"],
+            max_score=result["max_score"],
+            result=result,
+            device=payload.get("device", ""),
+            runner_version=payload.get("runner_version", ""),
+            finished_at=now,
+            started_at=submission.started_at
+            or (datetime.fromtimestamp(payload["started_at"], tz=UTC) if payload.get("started_at") else None),
             error="" if gradable else result["verdict"]["detail"],
         )
         if not updated:
             return None
         if gradable and submission.kind == Submission.Kind.SUBMIT:
-            progress_record(user=submission.user, course=submission.course, exercise_slug=submission.exercise_slug,
-                            score=result["score"], max_score=result["max_score"], passed=passed)
+            progress_record(
+                user=submission.user,
+                course=submission.course,
+                exercise_slug=submission.exercise_slug,
+                score=result["score"],
+                max_score=result["max_score"],
+                passed=passed,
+            )
     stream = EventStream(submission.pk, submission.attempt)
-    stream.emit("result", kind=submission.kind, status=result["status"], gradable=gradable, score=result["score"], max_score=result["max_score"],
-                message=result["message"], verdict=result["verdict"], tests=result["tests"], metrics=result["metrics"])
+    stream.emit(
+        "result",
+        kind=submission.kind,
+        status=result["status"],
+        gradable=gradable,
+        score=result["score"],
+        max_score=result["max_score"],
+        message=result["message"],
+        verdict=result["verdict"],
+        tests=result["tests"],
+        metrics=result["metrics"],
+    )
     stream.flush()
     Submission.objects.filter(pk=submission.pk).update(events=replay(submission.pk))
     submission.refresh_from_db()
@@ -156,12 +211,24 @@ def submissions_reap(*, now=None) -> dict:
             result = _infrastructure_result(submission, f"grading did not finish after {submission.attempt} tries")
             result.update(kind=submission.kind, attempt=submission.number, timing={})
             if Submission.objects.filter(pk=submission.pk, attempt=submission.attempt, status__in=ACTIVE).update(
-                status=Submission.Status.ERROR, gradable=False, result=result, finished_at=now, error=result["verdict"]["detail"]
+                status=Submission.Status.ERROR,
+                gradable=False,
+                result=result,
+                finished_at=now,
+                error=result["verdict"]["detail"],
             ):
                 counts["failed"] += 1
                 EventStream(submission.pk, submission.attempt).emit(
-                    "result", status="error", gradable=False, score=0, max_score=result["max_score"], message=result["message"],
-                    verdict=result["verdict"], tests=[], metrics={})
+                    "result",
+                    status="error",
+                    gradable=False,
+                    score=0,
+                    max_score=result["max_score"],
+                    message=result["message"],
+                    verdict=result["verdict"],
+                    tests=[],
+                    metrics={},
+                )
             continue
         next_attempt = submission.attempt + 1
         deadline = now + timedelta(seconds=settings.GRADER_QUEUE_TIMEOUT_SECONDS)

@@ -14,8 +14,11 @@ SOLUTION = """def mean(xs):\n    return sum(xs) / len(xs)\n\n\ndef variance(xs):
 
 
 def submit(client, files, kind="submit", exercise="mean"):
-    response = client.post(f"/courses/demo/exercises/{exercise}/submit/", json.dumps({"kind": kind, "files": files}),
-                           content_type="application/json")
+    response = client.post(
+        f"/courses/demo/exercises/{exercise}/submit/",
+        json.dumps({"kind": kind, "files": files}),
+        content_type="application/json",
+    )
     return response
 
 
@@ -61,10 +64,14 @@ def test_starter_fails_with_expected_and_actual_for_visible_tests(student_client
     rows = {t["id"]: t for t in s.result["tests"]}
     assert rows["test_mean_small"]["status"] == "failed"
     assert rows["test_mean_small"]["expected"] == "2.5" and rows["test_mean_small"]["actual"] == "0"
-    assert rows["test_variance"]["status"] == "skipped" and rows["test_variance"]["skipped_because"] == ["test_mean_small"]
+    assert rows["test_variance"]["status"] == "skipped" and rows["test_variance"]["skipped_because"] == [
+        "test_mean_small"
+    ]
     # Hidden tests never show their expected values.
     assert rows["test_random_lists"]["visibility"] == "hidden"
-    assert rows["test_random_lists"]["expected"] is None and "reference solution" in rows["test_random_lists"]["message"]
+    assert (
+        rows["test_random_lists"]["expected"] is None and "reference solution" in rows["test_random_lists"]["message"]
+    )
 
 
 def test_run_checks_visible_tests_only_and_does_not_count(student_client, student, celery_worker):
@@ -76,11 +83,14 @@ def test_run_checks_visible_tests_only_and_does_not_count(student_client, studen
     assert not ExerciseProgress.objects.filter(user=student).exists()
 
 
-@pytest.mark.parametrize("code,needle", [
-    ("def mean(xs)\n    return 1\n", "SyntaxError in stats.py, line 1"),
-    ("import numpyy\n", "No module named 'numpyy'"),
-    ("def mean(xs):\n    return 0\n", "stats.py must define variance"),
-])
+@pytest.mark.parametrize(
+    "code,needle",
+    [
+        ("def mean(xs)\n    return 1\n", "SyntaxError in stats.py, line 1"),
+        ("import numpyy\n", "No module named 'numpyy'"),
+        ("def mean(xs):\n    return 0\n", "stats.py must define variance"),
+    ],
+)
 def test_broken_code_gets_a_clear_message(student_client, celery_worker, code, needle):
     s = wait_finished(submit(student_client, {"stats.py": code}).json()["id"])
     assert s.status == "graded" and not s.passed
@@ -89,12 +99,15 @@ def test_broken_code_gets_a_clear_message(student_client, celery_worker, code, n
     assert "runner.py" not in text and "harness" not in text
 
 
-@pytest.mark.parametrize("files,error", [
-    ({"stats.py": "x = 1\x00\x01"}, "binary"),
-    ({"stats.py": "x = 1\n" + "#" * (70 * 1024)}, "limit for this exercise"),
-    ({"other.py": "x = 1"}, "not part of this exercise"),
-    ({}, "no files"),
-])
+@pytest.mark.parametrize(
+    "files,error",
+    [
+        ({"stats.py": "x = 1\x00\x01"}, "binary"),
+        ({"stats.py": "x = 1\n" + "#" * (70 * 1024)}, "limit for this exercise"),
+        ({"other.py": "x = 1"}, "not part of this exercise"),
+        ({}, "no files"),
+    ],
+)
 def test_bad_files_are_rejected_before_queueing(student_client, files, error):
     response = submit(student_client, files)
     assert response.status_code == 400
@@ -123,8 +136,15 @@ def test_reaper_requeues_a_lost_submission(student_client, student, celery_worke
     from grader.services import submissions_reap
 
     exercise = Exercise.objects.get(slug="mean")
-    lost = Submission.objects.create(user=student, course=exercise.version.course, exercise=exercise, exercise_slug="mean",
-                                     files={"stats.py": SOLUTION}, queue="grade.cpu", deadline_at=timezone.now() - timedelta(seconds=1))
+    lost = Submission.objects.create(
+        user=student,
+        course=exercise.version.course,
+        exercise=exercise,
+        exercise_slug="mean",
+        files={"stats.py": SOLUTION},
+        queue="grade.cpu",
+        deadline_at=timezone.now() - timedelta(seconds=1),
+    )
     assert submissions_reap() == {"requeued": 1, "failed": 0}
     s = wait_finished(lost.pk)
     assert s.attempt == 2 and s.status == "graded" and s.passed
@@ -139,9 +159,15 @@ def test_reaper_gives_up_after_the_attempt_limit(student, settings):
     from grader.services import submissions_reap
 
     exercise = Exercise.objects.get(slug="mean")
-    stuck = Submission.objects.create(user=student, course=exercise.version.course, exercise=exercise, exercise_slug="mean",
-                                      files={"stats.py": SOLUTION}, attempt=settings.GRADER_MAX_ATTEMPTS,
-                                      deadline_at=timezone.now() - timedelta(seconds=1))
+    stuck = Submission.objects.create(
+        user=student,
+        course=exercise.version.course,
+        exercise=exercise,
+        exercise_slug="mean",
+        files={"stats.py": SOLUTION},
+        attempt=settings.GRADER_MAX_ATTEMPTS,
+        deadline_at=timezone.now() - timedelta(seconds=1),
+    )
     assert submissions_reap() == {"requeued": 0, "failed": 1}
     stuck.refresh_from_db()
     assert stuck.status == "error" and not stuck.gradable
@@ -153,8 +179,19 @@ def test_a_stale_result_does_not_overwrite_a_newer_attempt(student):
     from grader.services import submission_record_result
 
     exercise = Exercise.objects.get(slug="mean")
-    s = Submission.objects.create(user=student, course=exercise.version.course, exercise=exercise, exercise_slug="mean",
-                                  files={"stats.py": SOLUTION}, attempt=2)
-    assert submission_record_result(payload={"submission_id": s.pk, "attempt": 1, "gradable": False, "infrastructure_error": "x"}) is None
+    s = Submission.objects.create(
+        user=student,
+        course=exercise.version.course,
+        exercise=exercise,
+        exercise_slug="mean",
+        files={"stats.py": SOLUTION},
+        attempt=2,
+    )
+    assert (
+        submission_record_result(
+            payload={"submission_id": s.pk, "attempt": 1, "gradable": False, "infrastructure_error": "x"}
+        )
+        is None
+    )
     s.refresh_from_db()
     assert s.status == "queued"

@@ -6,74 +6,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('courses', '0001_initial'),
+        ("courses", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('lesson', 'Lesson'), ('exercise', 'Exercise'), ('course', 'Course')], default='course', max_length=10)),
-                ('item_slug', models.SlugField(blank=True, max_length=80)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('human_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tutor_conversations', to='courses.course')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tutor_conversations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("lesson", "Lesson"), ("exercise", "Exercise"), ("course", "Course")],
+                        default="course",
+                        max_length=10,
+                    ),
+                ),
+                ("item_slug", models.SlugField(blank=True, max_length=80)),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("human_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tutor_conversations",
+                        to="courses.course",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tutor_conversations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at'],
+                "ordering": ["-updated_at"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('learner', 'Learner'), ('tutor', 'Tutor'), ('ta', 'Ta'), ('system', 'System')], max_length=8)),
-                ('text', models.TextField()),
-                ('html', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('complete', 'Complete'), ('streaming', 'Streaming'), ('stopped', 'Stopped'), ('error', 'Error')], default='complete', max_length=10)),
-                ('context', models.JSONField(blank=True, default=dict)),
-                ('sidecar', models.JSONField(blank=True, default=dict)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('rating', models.SmallIntegerField(default=0)),
-                ('rating_comment', models.CharField(blank=True, max_length=500)),
-                ('provider', models.CharField(blank=True, max_length=40)),
-                ('model', models.CharField(blank=True, max_length=100)),
-                ('tokens_in', models.PositiveIntegerField(default=0)),
-                ('tokens_out', models.PositiveIntegerField(default=0)),
-                ('cost_usd', models.DecimalField(decimal_places=6, default=0, max_digits=10)),
-                ('latency_ms', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='tutor.conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("learner", "Learner"), ("tutor", "Tutor"), ("ta", "Ta"), ("system", "System")],
+                        max_length=8,
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("html", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("complete", "Complete"),
+                            ("streaming", "Streaming"),
+                            ("stopped", "Stopped"),
+                            ("error", "Error"),
+                        ],
+                        default="complete",
+                        max_length=10,
+                    ),
+                ),
+                ("context", models.JSONField(blank=True, default=dict)),
+                ("sidecar", models.JSONField(blank=True, default=dict)),
+                ("flags", models.JSONField(blank=True, default=list)),
+                ("rating", models.SmallIntegerField(default=0)),
+                ("rating_comment", models.CharField(blank=True, max_length=500)),
+                ("provider", models.CharField(blank=True, max_length=40)),
+                ("model", models.CharField(blank=True, max_length=100)),
+                ("tokens_in", models.PositiveIntegerField(default=0)),
+                ("tokens_out", models.PositiveIntegerField(default=0)),
+                ("cost_usd", models.DecimalField(decimal_places=6, default=0, max_digits=10)),
+                ("latency_ms", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="tutor.conversation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Allowance',
+            name="Allowance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.FloatField()),
-                ('updated_at', models.DateTimeField()),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tutor_allowances', to='courses.course')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tutor_allowances', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("points", models.FloatField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tutor_allowances",
+                        to="courses.course",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tutor_allowances",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'course'), name='allowance_unique')],
+                "constraints": [models.UniqueConstraint(fields=("user", "course"), name="allowance_unique")],
             },
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['user', 'course', 'kind', 'item_slug'], name='conversation_lookup'),
+            model_name="conversation",
+            index=models.Index(fields=["user", "course", "kind", "item_slug"], name="conversation_lookup"),
         ),
     ]

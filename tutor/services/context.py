@@ -42,9 +42,13 @@ def _cut_code(text: str, limit: int, focus_line: int | None) -> str:
     lines = text.splitlines()
     if focus_line:
         start = max(0, focus_line - 40)
-        window = lines[start: start + 80]
+        window = lines[start : start + 80]
         body = "\n".join(window)
-        return f"[... lines 1-{start} omitted ...]\n{body}\n[... {max(0, len(lines) - start - 80)} more lines omitted ...]" if start else body
+        return (
+            f"[... lines 1-{start} omitted ...]\n{body}\n[... {max(0, len(lines) - start - 80)} more lines omitted ...]"
+            if start
+            else body
+        )
     return _cut(text, limit)
 
 
@@ -71,15 +75,21 @@ class Prompt:
     question: str = ""
 
     def context_record(self) -> dict:
-        return {"sections": [s.ref for s in self.sections], "failing": [t["id"] for t in self.failing],
-                "hints": {k: len(v) for k, v in self.hints.items()}, "submission": self.submission.pk if self.submission else None,
-                "tokens": self.tokens}
+        return {
+            "sections": [s.ref for s in self.sections],
+            "failing": [t["id"] for t in self.failing],
+            "hints": {k: len(v) for k, v in self.hints.items()},
+            "submission": self.submission.pk if self.submission else None,
+            "tokens": self.tokens,
+        }
 
 
 def _item(conversation: Conversation, version):
     exercise = lesson = None
     if conversation.kind == Conversation.Kind.EXERCISE:
-        exercise = Exercise.objects.select_related("lesson").filter(version=version, slug=conversation.item_slug).first()
+        exercise = (
+            Exercise.objects.select_related("lesson").filter(version=version, slug=conversation.item_slug).first()
+        )
         lesson = exercise.lesson if exercise else None
     elif conversation.kind == Conversation.Kind.LESSON:
         lesson = Lesson.objects.filter(version=version, slug=conversation.item_slug).first()
@@ -88,17 +98,28 @@ def _item(conversation: Conversation, version):
 
 def _hint_level(conversation: Conversation, test_id: str) -> int:
     """How far up the ladder: one more rung each time the learner asks about the same test."""
-    asked = sum(1 for ctx in conversation.messages.filter(role=Message.Role.LEARNER).values_list("context", flat=True)
-                if isinstance(ctx, dict) and test_id in (ctx.get("failing") or []))
+    asked = sum(
+        1
+        for ctx in conversation.messages.filter(role=Message.Role.LEARNER).values_list("context", flat=True)
+        if isinstance(ctx, dict) and test_id in (ctx.get("failing") or [])
+    )
     return asked + 1
 
 
-def build_prompt(*, conversation: Conversation, question: str, code: dict | None = None, focus_test: str = "",
-                 exclude_id: int | None = None) -> Prompt:
+def build_prompt(
+    *,
+    conversation: Conversation,
+    question: str,
+    code: dict | None = None,
+    focus_test: str = "",
+    exclude_id: int | None = None,
+) -> Prompt:
     course = conversation.course
     version = course.published_version
     canary = "FS-CANARY-" + secrets.token_hex(6)
-    prompt = Prompt(system=system_prompt(course_title=course.title, canary=canary), messages=[], canary=canary, question=question)
+    prompt = Prompt(
+        system=system_prompt(course_title=course.title, canary=canary), messages=[], canary=canary, question=question
+    )
     exercise, lesson = _item(conversation, version) if version else (None, None)
     prompt.exercise, prompt.lesson = exercise, lesson
     budget = settings.TUTOR_CONTEXT_TOKENS - estimate_tokens(prompt.system) - estimate_tokens(question) - 200
@@ -106,8 +127,13 @@ def build_prompt(*, conversation: Conversation, question: str, code: dict | None
 
     # 2. the grader's latest learner-visible result for this exercise
     if exercise is not None:
-        submission = (Submission.objects.filter(user=conversation.user, course=course, exercise_slug=exercise.slug,
-                                                status=Submission.Status.GRADED).order_by("-created_at").first())
+        submission = (
+            Submission.objects.filter(
+                user=conversation.user, course=course, exercise_slug=exercise.slug, status=Submission.Status.GRADED
+            )
+            .order_by("-created_at")
+            .first()
+        )
         prompt.submission = submission
         if submission and submission.result:
             rows = [t for t in submission.result.get("tests", []) if t.get("status") != "passed"]
@@ -115,7 +141,9 @@ def build_prompt(*, conversation: Conversation, question: str, code: dict | None
             prompt.failing = rows[:5]
             lines = [f"Submission #{submission.number or 'run'}: {submission.result.get('message', '')}"]
             for t in prompt.failing:
-                lines.append(f"- test {t['id']} ({t.get('visibility', 'visible')}): {t['status']}: {_cut(t.get('message') or '', 600)}")
+                lines.append(
+                    f"- test {t['id']} ({t.get('visibility', 'visible')}): {t['status']}: {_cut(t.get('message') or '', 600)}"
+                )
                 if t.get("expected") is not None:
                     lines.append(f"  expected {t['expected']}, got {t['actual']}")
                 if t.get("output"):
@@ -144,7 +172,9 @@ def build_prompt(*, conversation: Conversation, question: str, code: dict | None
 
     # 4. lesson sections for the question (and the failing test's messages)
     if version is not None:
-        query = " ".join([question, exercise.title if exercise else "", *(t.get("message", "") for t in prompt.failing[:2])])
+        query = " ".join(
+            [question, exercise.title if exercise else "", *(t.get("message", "") for t in prompt.failing[:2])]
+        )
         boost = lesson.slug if lesson else ""
         for _score, section in index_for(version).search(query, k=3, boost_lesson=boost):
             block = _tag("lesson_section", _cut(section.text, 1500), ref=section.ref, title=section.title)
@@ -161,14 +191,22 @@ def build_prompt(*, conversation: Conversation, question: str, code: dict | None
         given = ladder.get(target, [])[:level]
         if given:
             prompt.hints[target] = given
-            block = _tag("hints", "\n".join(f"{i + 1}. {h}" for i, h in enumerate(given)), test=target,
-                         note="the instructor's hint ladder; offer the last one if the learner is stuck")
+            block = _tag(
+                "hints",
+                "\n".join(f"{i + 1}. {h}" for i, h in enumerate(given)),
+                test=target,
+                note="the instructor's hint ladder; offer the last one if the learner is stuck",
+            )
             parts.append(block)
             budget -= estimate_tokens(block)
 
     # 6. history, newest first, as far as the budget goes
     history = []
-    for m in conversation.messages.exclude(role=Message.Role.SYSTEM).exclude(pk=exclude_id).order_by("-created_at", "-id")[:12]:
+    for m in (
+        conversation.messages.exclude(role=Message.Role.SYSTEM)
+        .exclude(pk=exclude_id)
+        .order_by("-created_at", "-id")[:12]
+    ):
         line = f"{m.role}: {_cut(m.text, 800)}"
         if estimate_tokens(line) > budget:
             break
@@ -177,8 +215,11 @@ def build_prompt(*, conversation: Conversation, question: str, code: dict | None
     if history:
         parts.insert(0, _tag("history", "\n".join(reversed(history))))
 
-    where = f"The learner is on the exercise \"{exercise.title}\"." if exercise else (
-        f"The learner is reading the lesson \"{lesson.title}\"." if lesson else "The learner is in the course.")
+    where = (
+        f'The learner is on the exercise "{exercise.title}".'
+        if exercise
+        else (f'The learner is reading the lesson "{lesson.title}".' if lesson else "The learner is in the course.")
+    )
     user_content = "\n\n".join([where, *parts, _tag("question", question)])
     prompt.messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": user_content}]
     prompt.tokens = estimate_tokens(prompt.system) + estimate_tokens(user_content)

@@ -11,12 +11,18 @@ class MessageRejected(ValueError):
     """A message that cannot be accepted; the text says why (shown to the sender)."""
 
 
-def conversation_start(*, user, course, kind: str, item_slug: str = "", title: str = "", new: bool = False) -> Conversation:
+def conversation_start(
+    *, user, course, kind: str, item_slug: str = "", title: str = "", new: bool = False
+) -> Conversation:
     """The learner's conversation about this lesson or exercise (resumed), or a new one."""
     if kind not in Conversation.Kind.values:
         raise MessageRejected(f"unknown conversation kind {kind!r}")
     if not new:
-        existing = Conversation.objects.filter(user=user, course=course, kind=kind, item_slug=item_slug).order_by("-updated_at").first()
+        existing = (
+            Conversation.objects.filter(user=user, course=course, kind=kind, item_slug=item_slug)
+            .order_by("-updated_at")
+            .first()
+        )
         if existing:
             return existing
     return Conversation.objects.create(user=user, course=course, kind=kind, item_slug=item_slug, title=title[:200])
@@ -29,8 +35,10 @@ def clean_text(text) -> str:
     if not text:
         raise MessageRejected("the message is empty")
     if len(text) > settings.TUTOR_MAX_QUESTION_CHARS:
-        raise MessageRejected(f"the message is {len(text):,} characters; the limit is {settings.TUTOR_MAX_QUESTION_CHARS:,}. "
-                              "Ask about one part, and paste only the lines that matter.")
+        raise MessageRejected(
+            f"the message is {len(text):,} characters; the limit is {settings.TUTOR_MAX_QUESTION_CHARS:,}. "
+            "Ask about one part, and paste only the lines that matter."
+        )
     return text
 
 
@@ -41,8 +49,14 @@ def render_plain(text: str, course_slug: str) -> str:
 
 def message_add_learner(*, conversation: Conversation, text: str, context: dict | None = None) -> Message:
     text = clean_text(text)
-    message = Message.objects.create(conversation=conversation, role=Message.Role.LEARNER, author=conversation.user, text=text,
-                                     html=render_plain(text, conversation.course.slug), context=context or {})
+    message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.LEARNER,
+        author=conversation.user,
+        text=text,
+        html=render_plain(text, conversation.course.slug),
+        context=context or {},
+    )
     if not conversation.title:
         conversation.title = text[:80]
     conversation.save(update_fields=["title", "updated_at"])
@@ -51,8 +65,13 @@ def message_add_learner(*, conversation: Conversation, text: str, context: dict 
 
 def message_add_ta(*, conversation: Conversation, author, text: str) -> Message:
     text = clean_text(text)
-    message = Message.objects.create(conversation=conversation, role=Message.Role.TA, author=author, text=text,
-                                     html=render_plain(text, conversation.course.slug))
+    message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.TA,
+        author=author,
+        text=text,
+        html=render_plain(text, conversation.course.slug),
+    )
     conversation.save(update_fields=["updated_at"])
     return message
 
@@ -75,7 +94,10 @@ def conversation_request_human(*, conversation: Conversation, user) -> Conversat
     if conversation.human_requested_at is None:
         conversation.human_requested_at = timezone.now()
         conversation.save(update_fields=["human_requested_at", "updated_at"])
-        Message.objects.create(conversation=conversation, role=Message.Role.SYSTEM,
-                               text="You asked for a person. A TA of this course will read this conversation and answer here.",
-                               html="<p>You asked for a person. A TA of this course will read this conversation and answer here.</p>")
+        Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.SYSTEM,
+            text="You asked for a person. A TA of this course will read this conversation and answer here.",
+            html="<p>You asked for a person. A TA of this course will read this conversation and answer here.</p>",
+        )
     return conversation

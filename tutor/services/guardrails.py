@@ -18,17 +18,18 @@ import tokenize
 SIDECAR = re.compile(r"<sidecar>(.*?)(?:</sidecar>|$)", re.S)
 FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 CITATION = re.compile(r"\[\[([a-z0-9][a-z0-9-]*(?:#[A-Za-z][\w-]*)?)\]\]")
-REDACTED = ("*[Code removed by the tutor's safety check: it would complete the exercise for you. "
-            "Try the idea in your own words first, then run the tests.]*")
+REDACTED = (
+    "*[Code removed by the tutor's safety check: it would complete the exercise for you. "
+    "Try the idea in your own words first, then run the tests.]*"
+)
 
 
 def split_sidecar(text: str) -> tuple[str, dict]:
-    match = None
-    for match in SIDECAR.finditer(text):
-        pass
+    matches = list(SIDECAR.finditer(text))
+    match = matches[-1] if matches else None
     if match is None:
         return text.strip(), {}
-    visible = (text[: match.start()] + text[match.end():]).strip()
+    visible = (text[: match.start()] + text[match.end() :]).strip()
     try:
         data = json.loads(match.group(1).strip())
     except ValueError:
@@ -38,7 +39,9 @@ def split_sidecar(text: str) -> tuple[str, dict]:
     clean = {
         "failing_test": str(data.get("failing_test") or "")[:100],
         "function": str(data.get("function") or "")[:100],
-        "lines": [int(x) for x in data.get("lines") or [] if isinstance(x, int) or (isinstance(x, str) and x.isdigit())][:20],
+        "lines": [
+            int(x) for x in data.get("lines") or [] if isinstance(x, int) or (isinstance(x, str) and x.isdigit())
+        ][:20],
         "citations": [str(c)[:120] for c in data.get("citations") or [] if isinstance(c, str)][:10],
         "strategy": str(data.get("strategy") or "")[:20],
     }
@@ -74,7 +77,14 @@ def _tokens(code: str) -> list[str]:
     out = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO(textwrap.dedent(code)).readline):
-            if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+            if tok.type in (
+                tokenize.COMMENT,
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+                tokenize.ENDMARKER,
+            ):
                 continue
             out.append(tok.string)
     except (tokenize.TokenError, IndentationError, SyntaxError):
@@ -83,7 +93,7 @@ def _tokens(code: str) -> list[str]:
 
 
 def _grams(tokens: list[str], n: int = 5) -> set[tuple]:
-    return {tuple(tokens[i: i + n]) for i in range(len(tokens) - n + 1)}
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
 def similarity(snippet: str, reference: dict, starter: dict) -> tuple[float, int]:
@@ -137,7 +147,7 @@ def splice(source: str, snippet: str) -> str | None:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
         s0, s1 = _span(node)
-        body = snip_lines[s0 - 1: s1]
+        body = snip_lines[s0 - 1 : s1]
         if node.name in targets:
             edits.append((targets[node.name][0], body))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and f".{node.name}" in targets:
@@ -147,12 +157,14 @@ def splice(source: str, snippet: str) -> str | None:
                 key = f"{node.name}.{getattr(item, 'name', '')}"
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and key in targets:
                     i0, i1 = _span(item)
-                    edits.append((targets[key][0], textwrap.dedent("\n".join(snip_lines[i0 - 1: i1])).splitlines()))
+                    edits.append((targets[key][0], textwrap.dedent("\n".join(snip_lines[i0 - 1 : i1])).splitlines()))
     if not edits:
         return None
     lines = source.splitlines()
     for (target, indent), body in sorted(edits, key=lambda e: -_span(e[0][0])[0]):
         t0, t1 = _span(target)
         pad = " " * indent
-        lines[t0 - 1: t1] = [pad + line if line.strip() else line for line in textwrap.dedent("\n".join(body)).splitlines()]
+        lines[t0 - 1 : t1] = [
+            pad + line if line.strip() else line for line in textwrap.dedent("\n".join(body)).splitlines()
+        ]
     return "\n".join(lines) + "\n"

@@ -39,18 +39,22 @@ def spliced_files(code: dict, snippet: str) -> dict | None:
     return None
 
 
-async def tests_passed_with(*, exercise, user, files: dict, failing_ids: list[str], timeout: float = 60.0) -> list[str]:
+async def tests_passed_with(
+    *, exercise, user, files: dict, failing_ids: list[str], wait_seconds: float = 60.0
+) -> list[str]:
     """Which of `failing_ids` pass when the learner's files are replaced by `files`."""
     from config.celery import app
 
     tests = _tests_with_dependencies(exercise, failing_ids)
-    job = await database_sync_to_async(job_build)(exercise=exercise, files=files, tests=tests, user=user, kind="leak-check")
+    job = await database_sync_to_async(job_build)(
+        exercise=exercise, files=files, tests=tests, user=user, kind="leak-check"
+    )
     key = f"{settings.KEY_PREFIX}tutor:check:{uuid.uuid4().hex}"
     job["reply_to"] = key
     await asyncio.to_thread(app.send_task, "gpu_runner.run_job", args=[job], queue="grade.cpu")
     client = aredis.Redis.from_url(settings.REDIS_URL)
     try:
-        reply = await client.blpop([key], timeout=timeout)
+        reply = await client.blpop([key], timeout=wait_seconds)
     finally:
         await client.aclose()
     if reply is None:
@@ -58,9 +62,20 @@ async def tests_passed_with(*, exercise, user, files: dict, failing_ids: list[st
     payload = json.loads(reply[1])
     if not payload.get("gradable", True):
         raise RuntimeError(payload.get("infrastructure_error", "the leak check could not run"))
-    reference = payload.get("reference_events") or await database_sync_to_async(
-        lambda: ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=payload.get("device", "cpu"))
-        .values_list("events", flat=True).first())()
-    result = verdicts.grade(tests=tests, learner_events=payload.get("learner_events") or [], reference_events=reference or [],
-                            process=payload.get("process") or {})
+    reference = (
+        payload.get("reference_events")
+        or await database_sync_to_async(
+            lambda: (
+                ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=payload.get("device", "cpu"))
+                .values_list("events", flat=True)
+                .first()
+            )
+        )()
+    )
+    result = verdicts.grade(
+        tests=tests,
+        learner_events=payload.get("learner_events") or [],
+        reference_events=reference or [],
+        process=payload.get("process") or {},
+    )
     return [t["id"] for t in result["tests"] if t["status"] == "passed" and t["id"] in failing_ids]

@@ -64,8 +64,12 @@ class OpenAIProvider:
         from openai import AsyncOpenAI
 
         # Retries are ours (only before the first token); the client's would replay half-streamed replies.
-        return AsyncOpenAI(base_url=self.config.base_url or None, api_key=self.config.api_key or "not-needed",
-                           timeout=self.config.timeout, max_retries=0)
+        return AsyncOpenAI(
+            base_url=self.config.base_url or None,
+            api_key=self.config.api_key or "not-needed",
+            timeout=self.config.timeout,
+            max_retries=0,
+        )
 
     async def stream(self, prompt):
         import openai
@@ -76,7 +80,11 @@ class OpenAIProvider:
             while True:
                 try:
                     response = await client.chat.completions.create(
-                        model=self.model, messages=prompt.messages, stream=True, temperature=0.2, max_tokens=700,
+                        model=self.model,
+                        messages=prompt.messages,
+                        stream=True,
+                        temperature=0.2,
+                        max_tokens=700,
                         stream_options={"include_usage": True},
                     )
                     usage = None
@@ -87,7 +95,10 @@ class OpenAIProvider:
                         except StopAsyncIteration:
                             break
                         if getattr(chunk, "usage", None):
-                            usage = {"tokens_in": chunk.usage.prompt_tokens or 0, "tokens_out": chunk.usage.completion_tokens or 0}
+                            usage = {
+                                "tokens_in": chunk.usage.prompt_tokens or 0,
+                                "tokens_out": chunk.usage.completion_tokens or 0,
+                            }
                         for choice in chunk.choices or []:
                             text = getattr(choice.delta, "content", None)
                             if text:
@@ -95,22 +106,47 @@ class OpenAIProvider:
                                 yield ("token", text)
                     yield ("usage", usage or {})
                     return
-                except (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError, asyncio.TimeoutError) as exc:
+                except (
+                    TimeoutError,
+                    openai.APIConnectionError,
+                    openai.APITimeoutError,
+                    openai.RateLimitError,
+                    openai.InternalServerError,
+                ) as exc:
                     if started or attempt >= self.config.retries:
                         raise ProviderError(f"the tutor's model is not answering ({type(exc).__name__})") from exc
                     attempt += 1
                     await asyncio.sleep(min(8.0, 0.5 * 2**attempt) * (0.8 + 0.4 * random.random()))
                 except openai.APIError as exc:
-                    raise ProviderError(f"the tutor's model sent an unusable answer ({type(exc).__name__}: {str(exc)[:200]})") from exc
+                    raise ProviderError(
+                        f"the tutor's model sent an unusable answer ({type(exc).__name__}: {str(exc)[:200]})"
+                    ) from exc
         finally:
             await client.close()
 
 
-OFF_TOPIC_MARKERS = ("weather", "recipe", "poem", "song", "lyrics", "stock", "bitcoin", "football", "election",
-                     "homework for", "essay", "capital of", "movie", "celebrity", "dating")
-COURSE_WORDS = set(words("""gradient backward forward value tensor torch loss softmax attention token bigram model train
+OFF_TOPIC_MARKERS = (
+    "weather",
+    "recipe",
+    "poem",
+    "song",
+    "lyrics",
+    "stock",
+    "bitcoin",
+    "football",
+    "election",
+    "homework for",
+    "essay",
+    "capital of",
+    "movie",
+    "celebrity",
+    "dating",
+)
+COURSE_WORDS = set(
+    words("""gradient backward forward value tensor torch loss softmax attention token bigram model train
 training layer neuron mlp batchnorm embedding transformer gpt python code error test function class tanh relu exp
-derivative chain rule learning rate optimizer adamw cache kv bpe merge encode decode logits mask head"""))
+derivative chain rule learning rate optimizer adamw cache kv bpe merge encode decode logits mask head""")
+)
 
 
 class OfflineProvider:
@@ -123,16 +159,22 @@ class OfflineProvider:
         question_words = set(words(prompt.question))
         off_topic = any(m in prompt.question.lower() for m in OFF_TOPIC_MARKERS) and not question_words & COURSE_WORDS
         if off_topic:
-            return ("*Offline tutor (no AI model is configured on this server).* I can only help with this course: "
-                    "the lessons, the exercises and your code. What are you working on?\n"
-                    '<sidecar>{"strategy": "decline", "failing_test": "", "function": "", "lines": [], "citations": []}</sidecar>')
-        parts = ["*Offline tutor (no AI model is configured on this server): I answer from the lessons, the grader and the "
-                 "exercise's hints.*"]
+            return (
+                "*Offline tutor (no AI model is configured on this server).* I can only help with this course: "
+                "the lessons, the exercises and your code. What are you working on?\n"
+                '<sidecar>{"strategy": "decline", "failing_test": "", "function": "", "lines": [], "citations": []}</sidecar>'
+            )
+        parts = [
+            "*Offline tutor (no AI model is configured on this server): I answer from the lessons, the grader and the "
+            "exercise's hints.*"
+        ]
         citations = []
         if prompt.failing:
             test = prompt.failing[0]
-            parts.append(f"**{test.get('name') or test['id']}** {'is failing' if test['status'] != 'error' else 'raised an error'}: "
-                         f"{(test.get('message') or '').strip()}")
+            parts.append(
+                f"**{test.get('name') or test['id']}** {'is failing' if test['status'] != 'error' else 'raised an error'}: "
+                f"{(test.get('message') or '').strip()}"
+            )
             if test.get("expected") is not None:
                 parts.append(f"Expected `{test['expected']}`, your code gave `{test['actual']}`.")
             hints = prompt.hints.get(test["id"]) or []
@@ -144,10 +186,17 @@ class OfflineProvider:
             parts.append(f"From the lesson, [[{best.ref}]]:\n\n> {quote}…")
             citations.append(best.ref)
         if len(parts) == 1:
-            parts.append("I could not find a lesson section about that. Try asking with the name of the function or "
-                         "the test you are working on, or open the lesson for this exercise.")
-        sidecar = {"failing_test": prompt.failing[0]["id"] if prompt.failing else "", "function": "", "lines": [],
-                   "citations": citations, "strategy": "hint" if prompt.failing else "pointer"}
+            parts.append(
+                "I could not find a lesson section about that. Try asking with the name of the function or "
+                "the test you are working on, or open the lesson for this exercise."
+            )
+        sidecar = {
+            "failing_test": prompt.failing[0]["id"] if prompt.failing else "",
+            "function": "",
+            "lines": [],
+            "citations": citations,
+            "strategy": "hint" if prompt.failing else "pointer",
+        }
         import json
 
         return "\n\n".join(parts) + f"\n<sidecar>{json.dumps(sidecar)}</sidecar>"
@@ -155,6 +204,6 @@ class OfflineProvider:
     async def stream(self, prompt):
         text = self.answer(prompt)
         for i in range(0, len(text), 12):
-            yield ("token", text[i: i + 12])
+            yield ("token", text[i : i + 12])
             await asyncio.sleep(0.01)
         yield ("usage", {"tokens_in": 0, "tokens_out": 0})

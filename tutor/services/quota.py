@@ -19,7 +19,9 @@ class QuotaExceeded(Exception):
 
 def course_limits(course) -> tuple[int, int]:
     tutor = ((course.published_version.meta if course.published_version else {}) or {}).get("tutor") or {}
-    return int(tutor.get("quota", settings.TUTOR_QUOTA)), int(tutor.get("refill_seconds", settings.TUTOR_REFILL_SECONDS))
+    return int(tutor.get("quota", settings.TUTOR_QUOTA)), int(
+        tutor.get("refill_seconds", settings.TUTOR_REFILL_SECONDS)
+    )
 
 
 def _refilled(points: float, since: datetime, now: datetime, cap: int, refill: int) -> float:
@@ -40,7 +42,9 @@ def allowance_take(*, user, course, now=None) -> dict:
     """Spend one question or raise QuotaExceeded (with the wait until the next one)."""
     now = now or timezone.now()
     cap, refill = course_limits(course)
-    row, _ = Allowance.objects.select_for_update().get_or_create(user=user, course=course, defaults={"points": float(cap), "updated_at": now})
+    row, _ = Allowance.objects.select_for_update().get_or_create(
+        user=user, course=course, defaults={"points": float(cap), "updated_at": now}
+    )
     points = _refilled(row.points, row.updated_at, now, cap, refill)
     if points < 1:
         raise QuotaExceeded(math.ceil((1 - points) * refill))

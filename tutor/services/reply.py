@@ -19,8 +19,10 @@ from tutor.services.providers import ProviderError, provider_for
 from tutor.services.retrieval import anchors_for
 
 CANARY_GUARD = 24  # trailing characters held back so a canary can never stream out whole
-REFUSAL = ("I can't help with that request. I'm here for this course: ask me about the lesson, your code or a failing "
-           "test, and I'll help you work it out.")
+REFUSAL = (
+    "I can't help with that request. I'm here for this course: ask me about the lesson, your code or a failing "
+    "test, and I'll help you work it out."
+)
 
 
 class StreamFilter:
@@ -44,7 +46,7 @@ class StreamFilter:
             at = self.text.find(marker, self.sent)
             if at != -1:
                 limit, self.held = min(limit, at), True
-        out = self.text[self.sent: max(limit, self.sent)]
+        out = self.text[self.sent : max(limit, self.sent)]
         self.sent = max(limit, self.sent)
         return out
 
@@ -76,7 +78,9 @@ async def run_guardrails(*, text: str, prompt, conversation, user) -> tuple[str,
                 files = leak_check.spliced_files(prompt.code, code)
                 if files is not None:
                     try:
-                        passed = await leak_check.tests_passed_with(exercise=exercise, user=user, files=files, failing_ids=failing)
+                        passed = await leak_check.tests_passed_with(
+                            exercise=exercise, user=user, files=files, failing_ids=failing
+                        )
                     except (TimeoutError, RuntimeError):
                         passed = []
                         flags.append("leak_check_unavailable")
@@ -90,19 +94,33 @@ async def run_guardrails(*, text: str, prompt, conversation, user) -> tuple[str,
 
 @database_sync_to_async
 def _prepare(conversation, question_message, code, focus_test):
-    prompt = build_prompt(conversation=conversation, question=question_message.text, code=code, focus_test=focus_test,
-                          exclude_id=question_message.pk)
+    prompt = build_prompt(
+        conversation=conversation,
+        question=question_message.text,
+        code=code,
+        focus_test=focus_test,
+        exclude_id=question_message.pk,
+    )
     question_message.context = {**question_message.context, **prompt.context_record()}
     question_message.save(update_fields=["context"])
     provider = provider_for(conversation.course)
-    reply = Message.objects.create(conversation=conversation, role=Message.Role.TUTOR, text="", status=Message.Status.STREAMING,
-                                   provider=provider.name, model=provider.model, context=prompt.context_record())
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.TUTOR,
+        text="",
+        status=Message.Status.STREAMING,
+        provider=provider.name,
+        model=provider.model,
+        context=prompt.context_record(),
+    )
     return prompt, provider, reply
 
 
 def _cost(usage: dict) -> Decimal:
-    return (Decimal(str(settings.TUTOR_PRICE_INPUT_PER_1K)) * usage.get("tokens_in", 0)
-            + Decimal(str(settings.TUTOR_PRICE_OUTPUT_PER_1K)) * usage.get("tokens_out", 0)) / 1000
+    return (
+        Decimal(str(settings.TUTOR_PRICE_INPUT_PER_1K)) * usage.get("tokens_in", 0)
+        + Decimal(str(settings.TUTOR_PRICE_OUTPUT_PER_1K)) * usage.get("tokens_out", 0)
+    ) / 1000
 
 
 async def stream_reply(*, conversation, question_message, code=None, focus_test="", stop: asyncio.Event, emit):
@@ -126,14 +144,17 @@ async def stream_reply(*, conversation, question_message, code=None, focus_test=
     except ProviderError as exc:
         status, error = Message.Status.ERROR, str(exc)
     if status == Message.Status.ERROR:
-        text = (f"The tutor is not available right now: {error}. Your question is saved and did not use up your "
-                "allowance. Try again in a minute, or press “Ask a human”.")
+        text = (
+            f"The tutor is not available right now: {error}. Your question is saved and did not use up your "
+            "allowance. Try again in a minute, or press “Ask a human”."
+        )
         flags, sidecar, good = ["provider_error"], {}, []
     else:
         if filt.sent < len(filt.text):
             await emit({"type": "tutor.checking", "message_id": reply.pk})
-        text, sidecar, flags, good = await run_guardrails(text=filt.text, prompt=prompt, conversation=conversation,
-                                                          user=conversation.user)
+        text, sidecar, flags, good = await run_guardrails(
+            text=filt.text, prompt=prompt, conversation=conversation, user=conversation.user
+        )
         if status == Message.Status.STOPPED:
             text = (text + "\n\n*(stopped)*").strip()
     usage.setdefault("tokens_in", 0 if provider.name == "offline" else prompt.tokens)
@@ -152,6 +173,14 @@ async def stream_reply(*, conversation, question_message, code=None, focus_test=
         return reply
 
     reply = await save()
-    await emit({"type": "tutor.done", "message_id": reply.pk, "html": reply.html, "status": reply.status,
-                "flags": reply.flags, "citations": good})
+    await emit(
+        {
+            "type": "tutor.done",
+            "message_id": reply.pk,
+            "html": reply.html,
+            "status": reply.status,
+            "flags": reply.flags,
+            "citations": good,
+        }
+    )
     return reply

@@ -1,14 +1,14 @@
 """`python manage.py course <action>`: the instructor's command line (docs/course-format.md).
 
-  new SLUG [--dir PATH] [--title T]      a skeleton course folder that validates
-  validate PATH                          every problem as file:line: message; exit 1 if any
-  test PATH [--exercise SLUG]            reference passes, starter and mutants fail (real runner)
-  import PATH [--publish]                a new immutable version (no-op if unchanged); all or nothing
-  export SLUG PATH [--version N]         write a version back out as a folder (round-trips)
-  assets PATH                            fetch / copy and verify the course's datasets
-  publish SLUG [--version N]             make a version the one learners see
-  rollback SLUG                          publish the previous published version
-  list                                   courses and their versions
+new SLUG [--dir PATH] [--title T]      a skeleton course folder that validates
+validate PATH                          every problem as file:line: message; exit 1 if any
+test PATH [--exercise SLUG]            reference passes, starter and mutants fail (real runner)
+import PATH [--publish]                a new immutable version (no-op if unchanged); all or nothing
+export SLUG PATH [--version N]         write a version back out as a folder (round-trips)
+assets PATH                            fetch / copy and verify the course's datasets
+publish SLUG [--version N]             make a version the one learners see
+rollback SLUG                          publish the previous published version
+list                                   courses and their versions
 """
 
 import shutil
@@ -82,7 +82,9 @@ class Command(BaseCommand):
             raise CommandError(f"{target} exists and is not empty")
         shutil.copytree(SKELETON, target, dirs_exist_ok=True)
         toml = target / "course.toml"
-        toml.write_text(toml.read_text().replace("{slug}", slug).replace("{title}", title or slug.replace("-", " ").title()))
+        toml.write_text(
+            toml.read_text().replace("{slug}", slug).replace("{title}", title or slug.replace("-", " ").title())
+        )
         self.stdout.write(f"created {target}/ — check it with: python manage.py course validate {target}")
 
     def do_validate(self, path, **_):
@@ -90,9 +92,12 @@ class Command(BaseCommand):
         if problems:
             self._report(problems, path)
         ex = spec["exercises"]
-        self.stdout.write(self.style.SUCCESS(
-            f"{path}: valid — {len(spec['modules'])} modules, {len(spec['lessons'])} lessons, {len(ex)} exercises, "
-            f"{sum(len(e['tests']) for e in ex.values())} tests, {sum(len(e['mutants']) for e in ex.values())} mutants"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{path}: valid — {len(spec['modules'])} modules, {len(spec['lessons'])} lessons, {len(ex)} exercises, "
+                f"{sum(len(e['tests']) for e in ex.values())} tests, {sum(len(e['mutants']) for e in ex.values())} mutants"
+            )
+        )
 
     def do_test(self, path, exercise, **_):
         from gpu_runner import runtime
@@ -111,23 +116,36 @@ class Command(BaseCommand):
                 raise CommandError(f"no exercise {exercise!r} in {path} (exercises: {', '.join(order)})")
             order = [exercise]
         pool = runtime.pool()
-        self.stdout.write(f"{'exercise':<18} {'candidate':<28} {'expect':<6} {'tests':>7}  {'result':<6} {'time':>6}  detail")
+        self.stdout.write(
+            f"{'exercise':<18} {'candidate':<28} {'expect':<6} {'tests':>7}  {'result':<6} {'time':>6}  detail"
+        )
         rows, started = [], time.monotonic()
 
         def show(row):
             mark = self.style.SUCCESS("ok") if row.ok else self.style.ERROR("MISS")
-            self.stdout.write(f"{row.exercise:<18} {row.candidate:<28} {row.expect:<6} {row.passed:>3}/{row.total:<3}  {mark:<6} "
-                              f"{row.seconds:>5.1f}s  {row.detail[:110]}")
+            self.stdout.write(
+                f"{row.exercise:<18} {row.candidate:<28} {row.expect:<6} {row.passed:>3}/{row.total:<3}  {mark:<6} "
+                f"{row.seconds:>5.1f}s  {row.detail[:110]}"
+            )
             sys.stdout.flush()
 
         try:
             for slug in order:
-                rows += check_exercise(tree, spec, spec["exercises"][slug], pool=pool, data_dir=settings.DATASET_CACHE_DIR,
-                                       mirror_dir=settings.COURSE_ASSETS_DIR, progress=show)
+                rows += check_exercise(
+                    tree,
+                    spec,
+                    spec["exercises"][slug],
+                    pool=pool,
+                    data_dir=settings.DATASET_CACHE_DIR,
+                    mirror_dir=settings.COURSE_ASSETS_DIR,
+                    progress=show,
+                )
         finally:
             pool.close()
         misses = [r for r in rows if not r.ok]
-        summary = f"{len(rows)} runs over {len(order)} exercises in {time.monotonic() - started:.0f}s: {len(misses)} miss(es)"
+        summary = (
+            f"{len(rows)} runs over {len(order)} exercises in {time.monotonic() - started:.0f}s: {len(misses)} miss(es)"
+        )
         if misses:
             raise CommandError(summary)
         self.stdout.write(self.style.SUCCESS(summary))
@@ -139,8 +157,9 @@ class Command(BaseCommand):
         if problems:
             self._report(problems, path)
         try:
-            version, created = version_import(tree=tree, note=f"imported from {Path(path).resolve().name}",
-                                              dataset_dirs=self._dataset_dirs())
+            version, created = version_import(
+                tree=tree, note=f"imported from {Path(path).resolve().name}", dataset_dirs=self._dataset_dirs()
+            )
         except CourseInvalid as exc:
             self._report(exc.problems, path)
         if created:
@@ -212,6 +231,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{course.slug}: {course.title}")
             for v in course.versions.order_by("-number"):
                 flag = " (live)" if v.pk == current else ""
-                self.stdout.write(f"  v{v.number} {v.status}{flag} {v.created_at:%Y-%m-%d %H:%M} {v.content_hash[:12]} {v.note}")
+                self.stdout.write(
+                    f"  v{v.number} {v.status}{flag} {v.created_at:%Y-%m-%d %H:%M} {v.content_hash[:12]} {v.note}"
+                )
         if not CourseVersion.objects.exists():
             self.stdout.write("no courses yet: python manage.py course import PATH")

@@ -28,7 +28,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
-            raise CommandError("demo_data creates accounts with a published password; it only runs with DEBUG on (or --force)")
+            raise CommandError(
+                "demo_data creates accounts with a published password; it only runs with DEBUG on (or --force)"
+            )
         course = self._flagship()
         for name, role, staff in ACCOUNTS:
             user, created = User.objects.get_or_create(username=name, defaults={"email": f"{name}@fromscratch.local"})

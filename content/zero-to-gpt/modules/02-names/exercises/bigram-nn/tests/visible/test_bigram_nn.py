@@ -18,6 +18,8 @@ def pairs(words):
 
 def test_dataset(check):
     xs, ys = bigram_dataset(["emma"], stoi)
+    check("number of examples in 'emma'", len(xs),
+          msg="'.emma.' gives 5 examples (.->e, e->m, m->m, m->a, a->.): '.' starts AND ends every name")
     check("xs for 'emma'", xs.tolist(), msg="xs are the PREVIOUS characters: . e m m a (the name starts after '.')")
     check("ys for 'emma'", ys.tolist(), msg="ys are the NEXT characters: e m m a . (the name ends with '.')")
     check("xs and ys are integer tensors", xs.dtype == torch.int64 and ys.dtype == torch.int64,

@@ -71,6 +71,10 @@ def test_single_step(check):
     check("r after a second step with the same gradient", r.detach().clone(), **TOL,
           msg="the moments m and v must persist between steps (keep them in per-parameter state) and the "
               "step counter t must go up to 2 for the bias correction")
+    wraps_torch = isinstance(opt, (torch.optim.Adam, torch.optim.AdamW)) or any(
+        isinstance(value, torch.optim.Optimizer) for value in vars(opt).values())
+    check.true("the update is your own code, not torch.optim.Adam/AdamW", not wraps_torch,
+               msg="write the arithmetic yourself: don't subclass or wrap torch.optim.Adam / torch.optim.AdamW")
 
 
 def test_matches_torch(check):

@@ -61,6 +61,8 @@ def test_prefill_matches_forward(check):
     check("attention output at every position", y, **TOL,
           msg="query i may only see keys 0..i: several new queries need a causal mask (fill the hidden "
               "scores with -inf before the softmax)")
+    check.at_most("largest |attention_step - attn(x)| over the 7 positions", (y - expected).abs().max().item(), 1e-5,
+                  msg="with an empty cache, attention_step must compute what CausalSelfAttention.forward computes")
 
     prompt = torch.randint(0, 64, (2, 7))
     with torch.no_grad():
@@ -75,6 +77,8 @@ def test_prefill_matches_forward(check):
     check("logits of the 7-token prompt through an empty cache", logits, **TOL,
           msg="with an empty cache, forward_cached must equal model(prompt): token embedding + position "
               "embedding (positions 0..6), then each block, then ln_f and lm_head")
+    check.at_most("largest |forward_cached - model(prompt)| logit", (logits - full).abs().max().item(), 1e-5,
+                  msg="with an empty cache, forward_cached must give the logits of the plain model")
 
 
 def test_one_step_matches_forward(check):
@@ -89,6 +93,8 @@ def test_one_step_matches_forward(check):
     check("attention output of one new position after 6 cached ones", y, **TOL,
           msg="the single new query is at the LAST position and must see all 7 keys: a mask built as "
               "tril(ones(T_new, T_total)) hides every key but the first")
+    check.at_most("largest |attention_step - attn(x)| at the new position", (y - expected).abs().max().item(), 1e-5,
+                  msg="the cached attention for the new position must equal the plain attention's last row")
 
     prompt = torch.randint(0, 64, (2, 6))
     nxt = torch.randint(0, 64, (2, 1))
@@ -102,6 +108,8 @@ def test_one_step_matches_forward(check):
     check("logits of one new token after a 6-token prompt", logits, **TOL,
           msg="the new token is at position 6: its position embedding is wpe(cache.length), with "
               "cache.length read at the start of forward_cached, before any layer appends")
+    check.at_most("largest |cached - uncached| logit for the new token", (logits - full).abs().max().item(), 1e-5,
+                  msg="the new token's logits must equal the last row of the plain model's logits")
 
 
 def test_greedy_generation(check):

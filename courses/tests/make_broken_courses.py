@@ -1,0 +1,224 @@
+"""Regenerate courses/tests/broken_courses/: one folder per way a course can be broken, each a copy
+of the `course new` skeleton with one mistake, and an `expected.txt` listing the problems
+validation must report (`file:line: fragment of the message`). Run from the repository root:
+
+    python courses/tests/make_broken_courses.py
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SKELETON = HERE.parent / "skeleton"
+OUT = HERE / "broken_courses"
+EX = "modules/01-basics/exercises/mean"
+LESSON = "modules/01-basics/lessons/01-welcome.md"
+
+
+def base(name):
+    dest = OUT / name
+    shutil.copytree(SKELETON, dest)
+    toml = dest / "course.toml"
+    toml.write_text(toml.read_text().replace("{slug}", "broken").replace("{title}", "Broken"))
+    return dest
+
+
+def sub(path: Path, old, new, count=1):
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, count))
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), start=1) if needle in line)
+
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__.replace("_", "-")] = fn
+    return fn
+
+
+@case
+def malformed_toml(d):
+    sub(d / "course.toml", 'title = "Broken"', 'title = "Broken')
+    return [f"course.toml:{line_of(d / 'course.toml', 'title =')}: invalid TOML"]
+
+
+@case
+def unknown_key(d):
+    sub(d / EX / "exercise.toml", "wall_seconds = 10", "wal_seconds = 10")
+    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'wal_seconds')}: unknown key 'wal_seconds' in [resources] (did you mean 'wall_seconds'?)"]
+
+
+@case
+def missing_course_toml(d):
+    (d / "course.toml").unlink()
+    return ["course.toml:1: missing: every course folder has a course.toml"]
+
+
+@case
+def lesson_listed_but_absent(d):
+    sub(d / "modules/01-basics/module.toml", '"lesson:welcome"', '"lesson:welcome", "lesson:ghost"')
+    return ["modules/01-basics/module.toml:3: lesson 'ghost' is listed but modules/01-basics/lessons/ has no lesson with that slug"]
+
+
+@case
+def exercise_listed_but_absent(d):
+    sub(d / "modules/01-basics/module.toml", '"exercise:mean"', '"exercise:mean", "exercise:ghost"')
+    return ["modules/01-basics/module.toml:3: exercise 'ghost' is listed but modules/01-basics/exercises/ has no exercise with that slug"]
+
+
+@case
+def duplicate_lesson_slug(d):
+    shutil.copy(d / LESSON, d / "modules/01-basics/lessons/02-welcome-again.md")
+    sub(d / "modules/01-basics/lessons/02-welcome-again.md", "title: Welcome", "title: Welcome again\nslug: welcome")
+    return ["modules/01-basics/lessons/02-welcome-again.md:1: duplicate lesson slug 'welcome'"]
+
+
+@case
+def missing_starter_file(d):
+    sub(d / EX / "exercise.toml", 'files = ["stats.py"]', 'files = ["stats.py", "extra.py"]')
+    n = line_of(d / EX / "exercise.toml", "files =")
+    return [f"{EX}/exercise.toml:{n}: files: starter/extra.py does not exist", f"{EX}/exercise.toml:{n}: files: solution/extra.py does not exist"]
+
+
+@case
+def missing_solution(d):
+    (d / EX / "solution/stats.py").unlink()
+    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'files =')}: files: solution/stats.py does not exist"]
+
+
+@case
+def dataset_wrong_checksum(d):
+    (d / "assets").mkdir()
+    (d / "assets/tiny.txt").write_text("not the declared bytes\n")
+    sub(d / "course.toml", 'modules = ["01-basics"]', 'modules = ["01-basics"]\n\n[[datasets]]\nname = "tiny.txt"\n'
+        'url = "https://example.org/tiny.txt"\nsha256 = "' + "0" * 64 + '"\nsize = 23')
+    return [f"course.toml:{line_of(d / 'course.toml', 'sha256 =')}: dataset tiny.txt: "]
+
+
+@case
+def script_in_markdown(d):
+    sub(d / LESSON, "## Code {#code}", "<script>alert('x')</script>\n\n## Code {#code}")
+    return [f"{LESSON}:{line_of(d / LESSON, '<script>')}: raw <script> is not allowed in lessons"]
+
+
+@case
+def onerror_in_markdown(d):
+    sub(d / LESSON, "## Code {#code}", '<img src="x.png" onerror="alert(1)">\n\n## Code {#code}')
+    return [f"{LESSON}:{line_of(d / LESSON, 'onerror')}: event-handler attributes (like onerror=) are not allowed"]
+
+
+@case
+def javascript_link(d):
+    sub(d / LESSON, "## Code {#code}", "See [this](javascript:alert(1)).\n\n## Code {#code}")
+    return [f"{LESSON}:{line_of(d / LESSON, 'javascript:')}: javascript:/data: URLs are not allowed in lessons"]
+
+
+@case
+def path_escapes_with_dotdot(d):
+    sub(d / EX / "exercise.toml", 'files = ["stats.py"]', 'files = ["../../stats.py"]')
+    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'files =')}: files: path '../../stats.py' escapes the course folder"]
+
+
+@case
+def absolute_path(d):
+    sub(d / EX / "exercise.toml", 'prompt = "prompt.md"', 'prompt = "/etc/passwd"')
+    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'prompt =')}: prompt: path '/etc/passwd' must be relative to the course folder"]
+
+
+@case
+def symlink_out_of_the_folder(d):
+    os.symlink("/etc/hostname", d / "modules/01-basics/lessons/02-host.md")
+    return ["modules/01-basics/lessons/02-host.md:1: symlink points outside the course folder (to /etc/hostname)"]
+
+
+@case
+def missing_front_matter(d):
+    path = d / LESSON
+    path.write_text(re.sub(r"\A---.*?---\n", "", path.read_text(), flags=re.S))
+    return [f"{LESSON}:1: a lesson starts with front matter between --- lines"]
+
+
+@case
+def malformed_front_matter(d):
+    sub(d / LESSON, "minutes: 5", "minutes: [5")
+    return [f"{LESSON}:3: invalid front matter"]
+
+
+@case
+def depends_on_unknown_test(d):
+    sub(d / EX / "exercise.toml", 'depends_on = ["test_mean_small"]', 'depends_on = ["test_nope"]')
+    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'depends_on')}: depends_on: no test named 'test_nope'"]
+
+
+@case
+def settings_for_a_missing_test(d):
+    sub(d / EX / "exercise.toml", "[tests.test_variance]", "[tests.test_ghost]\npoints = 1\n\n[tests.test_variance]")
+    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', '[tests.test_ghost]')}: [tests.test_ghost]: there is no test function test_ghost in tests/"]
+
+
+@case
+def dependency_cycle(d):
+    sub(d / EX / "exercise.toml", "[tests.test_mean_small]\n", '[tests.test_mean_small]\ndepends_on = ["test_variance"]\n')
+    n = line_of(d / EX / "exercise.toml", 'depends_on = ["test_variance"]')
+    return [f"{EX}/exercise.toml:{n}: depends_on forms a cycle"]
+
+
+@case
+def broken_lesson_link(d):
+    sub(d / EX / "prompt.md", "[[welcome#code]]", "[[welcome#no-such-heading]]")
+    return [f"{EX}/prompt.md:3: link [[welcome#no-such-heading]]: lesson 'welcome' has no heading with anchor 'no-such-heading'"]
+
+
+@case
+def test_file_does_not_parse(d):
+    sub(d / EX / "tests/visible/test_mean.py", "def test_variance(check):", "def test_variance(check)")
+    return [f"{EX}/tests/visible/test_mean.py:{line_of(d / EX / 'tests/visible/test_mean.py', 'def test_variance')}: test file does not parse"]
+
+
+@case
+def unknown_device(d):
+    sub(d / EX / "exercise.toml", 'device = "cpu"', 'device = "tpu"')
+    n = line_of(d / EX / "exercise.toml", "device")
+    return [f"{EX}/exercise.toml:{n}: resources.device must be \"cpu\" or \"gpu\", not 'tpu'"]
+
+
+@case
+def module_folder_not_listed(d):
+    shutil.copytree(d / "modules/01-basics", d / "modules/02-extra")
+    return ["modules/02-extra/module.toml:1: module folder '02-extra' is not listed in course.toml modules"]
+
+
+@case
+def wrong_type(d):
+    sub(d / EX / "exercise.toml", "points = 2", 'points = "two"')
+    n = line_of(d / EX / "exercise.toml", 'points = "two"')
+    return [f"{EX}/exercise.toml:{n}: [tests.test_variance]: points must be an integer or a number, not str"]
+
+
+@case
+def mutant_for_an_unknown_file(d):
+    (d / EX / "mutants/multi").mkdir()
+    (d / EX / "mutants/multi/other.py").write_text("x = 1\n")
+    return [f"{EX}/mutants/multi/other.py:1: mutant file other.py is not one of the exercise's files"]
+
+
+def main():
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir()
+    for name, build in CASES.items():
+        folder = base(name)
+        expected = build(folder)
+        (OUT / f"{name}.expected").write_text("\n".join(expected) + "\n")
+    print(f"wrote {len(CASES)} broken courses to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
