@@ -8,6 +8,8 @@ learner's process reported can change how it is judged.
 
 import math
 
+from gpu_runner.compare import _decode_float, compare, fmt
+
 SCHEMA_VERSION = "1.0"
 MAX_SERIES_POINTS = 2000
 
@@ -62,122 +64,6 @@ def summarize(events: list[dict]) -> dict:
     return summary
 
 
-# --- comparing values -----------------------------------------------------------------------------
-def _decode_float(v):
-    if isinstance(v, dict) and "__float__" in v:
-        return float(v["__float__"])
-    return v
-
-
-def _is_array(v):
-    return isinstance(v, dict) and v.get("__array__") is True
-
-
-def _num(v):
-    v = _decode_float(v)
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def fmt(v, limit=12) -> str:
-    """A short human-readable rendering of an observed value."""
-    v = _decode_float(v)
-    if _is_array(v):
-        data = [_decode_float(x) for x in v["data"][:limit]]
-        body = ", ".join(fmt(x) for x in data) + (", …" if len(v["data"]) > limit else "")
-        shape = "×".join(str(s) for s in v["shape"]) or "scalar"
-        return f"[{body}] (shape {shape}, {v['dtype']})"
-    if isinstance(v, float):
-        return f"{v:.6g}" if math.isfinite(v) else str(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(fmt(x) for x in v[:limit]) + (", …" if len(v) > limit else "") + "]"
-    text = repr(v)
-    return text if len(text) <= 200 else text[:200] + "…"
-
-
-def _close(a, b, atol, rtol):
-    a, b = _decode_float(a), _decode_float(b)
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
-        return False
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    return abs(a - b) <= atol + rtol * abs(b)
-
-
-def compare(actual, expected, spec) -> tuple[bool, str]:
-    """(ok, why-not). `spec` is the reference run's: kind close|exact|le|ge, atol, rtol, bound."""
-    kind = spec.get("kind", "close")
-    if kind in ("le", "ge"):
-        value = _num(actual)
-        bound = float(spec["bound"])
-        if value is None or math.isnan(value):
-            return False, f"got {fmt(actual)}, which is not a number"
-        ok = value <= bound if kind == "le" else value >= bound
-        return (
-            ok,
-            "" if ok else f"got {fmt(value)}, needs to be {'at most' if kind == 'le' else 'at least'} {fmt(bound)}",
-        )
-    atol = float(spec.get("atol", 0.0 if kind == "exact" else 1e-6))
-    rtol = float(spec.get("rtol", 0.0))
-    if kind == "exact":
-        atol = rtol = 0.0
-    if _is_array(expected) or _is_array(actual):
-        if not (_is_array(expected) and _is_array(actual)):
-            return (
-                False,
-                f"expected an array/tensor of shape {tuple(expected['shape']) if _is_array(expected) else '?'}, got {fmt(actual)}",
-            )
-        if list(actual["shape"]) != list(expected["shape"]):
-            return False, f"shape {tuple(actual['shape'])} but expected {tuple(expected['shape'])}"
-        worst, worst_i = 0.0, None
-        for i, (x, y) in enumerate(zip(actual["data"], expected["data"], strict=False)):
-            if not _close(x, y, atol, rtol):
-                xd, yd = _decode_float(x), _decode_float(y)
-                diff = (
-                    abs(xd - yd)
-                    if isinstance(xd, (int, float)) and isinstance(yd, (int, float)) and math.isfinite(xd - yd)
-                    else math.inf
-                )
-                if worst_i is None or diff > worst:
-                    worst, worst_i = diff, i
-        if worst_i is None:
-            return True, ""
-        bad = sum(1 for x, y in zip(actual["data"], expected["data"], strict=False) if not _close(x, y, atol, rtol))
-        return (
-            False,
-            f"{bad} of {len(expected['data'])} values differ (largest difference {fmt(worst)} at flat index {worst_i})",
-        )
-    if isinstance(expected, list) or isinstance(actual, list):
-        if not (isinstance(expected, list) and isinstance(actual, list)):
-            return False, f"expected a list, got {fmt(actual)}"
-        if len(expected) != len(actual):
-            return False, f"length {len(actual)} but expected {len(expected)}"
-        for i, (x, y) in enumerate(zip(actual, expected, strict=True)):
-            ok, why = compare(x, y, {**spec, "kind": kind})
-            if not ok:
-                return False, f"item {i}: {why}" if why else f"item {i} differs"
-        return True, ""
-    if isinstance(expected, dict) and not _is_array(expected) and "__float__" not in expected:
-        if not isinstance(actual, dict) or set(actual) != set(expected):
-            return (
-                False,
-                f"keys {sorted(actual) if isinstance(actual, dict) else fmt(actual)} but expected {sorted(expected)}",
-            )
-        for k in expected:
-            ok, why = compare(actual[k], expected[k], spec)
-            if not ok:
-                return False, f"[{k!r}]: {why}"
-        return True, ""
-    if _num(expected) is not None:
-        ok = _num(actual) is not None and _close(actual, expected, atol, rtol)
-        return ok, "" if ok else "values differ"
-    ok = type(actual) is type(expected) and actual == expected
-    return ok, "" if ok else "values differ"
-
-
 # --- grading --------------------------------------------------------------------------------------
 def _error_text(error: dict | None) -> str:
     if not error:
@@ -202,6 +88,30 @@ def syntax_message(err: dict) -> str:
     line = f", line {err['line']}" if err.get("line") else ""
     code = f": {err['code'].strip()}" if err.get("code") else ""
     return f"SyntaxError in {err.get('file', '?')}{line}: {err.get('message', 'invalid syntax')}{code}"
+
+
+def _failure_text(out: dict, failures: list, visible: bool) -> str:
+    """The learner's message for the first check that differed (and the expected/actual fields
+    for visible tests). Its author's `msg`, which names the likely mistake, comes first."""
+    key, expected, got, why = failures[0]
+    spec = expected["spec"]
+    threshold = spec.get("kind") in ("le", "ge")
+    if threshold:
+        detail = f"{key}: {why}"
+    elif visible:
+        detail = f"{key}: expected {fmt(expected['value'])}, got {fmt(got['value'])}" + (
+            f" ({why})" if why not in ("", "values differ") else ""
+        )
+    else:
+        detail = f"{key}: your result differs from the reference solution's"
+    if visible:
+        out["expected"], out["actual"] = fmt(expected["value"], 24), fmt(got["value"], 24)
+        if threshold:
+            out["expected"] = f"{'≤' if spec['kind'] == 'le' else '≥'} {fmt(spec['bound'])}"
+    text = f"{spec['msg']} — {detail}" if spec.get("msg") else detail
+    if len(failures) > 1:
+        text += f" (and {len(failures) - 1} more check{'s' if len(failures) > 2 else ''})"
+    return text
 
 
 def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict) -> dict:
@@ -273,38 +183,17 @@ def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict
         if not ok:
             failures.append((key, expected, got, why))
     missing = [k for k in ref["obs"] if k not in mine["obs"]]
-    if mine.get("outcome") == "exception":
+    if failures:
+        # A check that differed explains more than whatever the test raised afterwards.
+        out["message"] = _failure_text(out, failures, visible)
+        if mine.get("outcome") == "exception":
+            out["error"] = mine.get("error") or {}
+            out["message"] += f"\nThen the test stopped: {_error_text(out['error'])}"
+    elif mine.get("outcome") == "exception":
         error = mine.get("error") or {}
         out["error"] = error
-        is_assert = error.get("type") == "AssertionError"
-        out["status"] = "failed" if is_assert else "error"
-        text = _error_text(error)
-        if failures:
-            key, expected, got, why = failures[0]
-            text = f"{key}: {why}" if visible else f"{key}: your result differs from the reference's"
-        out["message"] = text
-    elif failures:
-        key, expected, got, why = failures[0]
-        spec_msg = expected["spec"].get("msg")
-        if visible:
-            detail = (
-                f"{key}: {why}"
-                if expected["spec"].get("kind") in ("le", "ge")
-                else f"{key}: expected {fmt(expected['value'])}, got {fmt(got['value'])}"
-                + (f" ({why})" if why not in ("", "values differ") else "")
-            )
-            out["expected"], out["actual"] = fmt(expected["value"], 24), fmt(got["value"], 24)
-            if expected["spec"].get("kind") in ("le", "ge"):
-                out["expected"] = f"{'≤' if expected['spec']['kind'] == 'le' else '≥'} {fmt(expected['spec']['bound'])}"
-        else:
-            detail = (
-                f"{key}: {why}"
-                if expected["spec"].get("kind") in ("le", "ge")
-                else f"{key}: your result differs from the reference solution's"
-            )
-        out["message"] = f"{spec_msg} — {detail}" if spec_msg else detail
-        if len(failures) > 1:
-            out["message"] += f" (and {len(failures) - 1} more check{'s' if len(failures) > 2 else ''})"
+        out["status"] = "failed" if error.get("type") == "AssertionError" else "error"
+        out["message"] = _error_text(error)
     elif missing:
         out["message"] = f"The test finished without reaching check {missing[0]!r}."
     else:

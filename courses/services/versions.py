@@ -139,12 +139,13 @@ def version_import(
 @transaction.atomic
 def version_publish(*, version: CourseVersion, user=None) -> CourseVersion:
     """Make `version` what learners see. Publishing an older version is a rollback."""
-    version = CourseVersion.objects.select_for_update().get(pk=version.pk)
-    if version.status != CourseVersion.Status.PUBLISHED:
-        version.status = CourseVersion.Status.PUBLISHED
-        version.published_at = timezone.now()
-        version.save(update_fields=["status", "published_at"])
+    locked = CourseVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.status != CourseVersion.Status.PUBLISHED:
+        version.status = locked.status = CourseVersion.Status.PUBLISHED
+        version.published_at = locked.published_at = timezone.now()
+        locked.save(update_fields=["status", "published_at"])
     Course.objects.filter(pk=version.course_id).update(published_version=version)
+    # Keep the caller's objects current too (the course they hold is what they render next).
     version.course.published_version = version
     return version
 

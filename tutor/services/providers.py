@@ -104,6 +104,8 @@ class OpenAIProvider:
                             if text:
                                 started = True
                                 yield ("token", text)
+                    if not started:
+                        raise ProviderError("the tutor's model sent an empty or unusable answer")
                     yield ("usage", usage or {})
                     return
                 except (

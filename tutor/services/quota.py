@@ -33,7 +33,7 @@ def allowance_status(*, user, course, now=None) -> dict:
     cap, refill = course_limits(course)
     row = Allowance.objects.filter(user=user, course=course).first()
     points = _refilled(row.points, row.updated_at, now, cap, refill) if row else float(cap)
-    next_in = 0 if points >= cap else math.ceil((1 - (points - math.floor(points))) * refill)
+    next_in = 0 if points >= cap else math.ceil(round((1 - (points - math.floor(points))) * refill, 6))
     return {"left": math.floor(points), "cap": cap, "refill_seconds": refill, "next_in": next_in}
 
 
@@ -47,7 +47,7 @@ def allowance_take(*, user, course, now=None) -> dict:
     )
     points = _refilled(row.points, row.updated_at, now, cap, refill)
     if points < 1:
-        raise QuotaExceeded(math.ceil((1 - points) * refill))
+        raise QuotaExceeded(math.ceil(round((1 - points) * refill, 6)))
     row.points, row.updated_at = points - 1, now
     row.save(update_fields=["points", "updated_at"])
     return allowance_status(user=user, course=course, now=now)

@@ -29,7 +29,7 @@ def test_train_other_schedule(check):
     params = {k: (torch.randn(s, generator=gen) * 0.5).requires_grad_(True) for k, s in shapes.items()}
     words, _, _ = split(load_words(check.data("names.txt")))
     X, Y = build_dataset(words[:200], 3, stoi)
-    lrs = [round(rng.uniform(0.01, 0.5), 3) for _ in range(6)]
+    lrs = [round(rng.uniform(0.01, 0.2), 3) for _ in range(6)]
     batch = rng.choice([1, 7, 64])
     losses = train(params, X, Y, steps=6, batch_size=batch, lr_schedule=lambda s: lrs[s], generator=gen)
     check(f"losses (batch {batch}, learning rates {lrs})", losses, tol=1e-5)

@@ -28,7 +28,9 @@ def test_init_shapes(check):
     check("number of parameters", sum(p.numel() for p in params.values()),
           msg="27*10 + 30*200 + 200 + 200*27 + 27 = 11,897 for this configuration")
     check("every parameter requires grad", all(p.requires_grad for p in params.values()),
-          msg="call p.requires_grad_(True) on every parameter (after scaling it, so it stays a leaf tensor)")
+          msg="call p.requires_grad_(True) on every parameter, so that backward() fills p.grad")
+    check("every parameter is a leaf tensor", all(p.is_leaf for p in params.values()),
+          msg="scale first, then requires_grad_(True): torch.randn(..., requires_grad=True) * 0.01 is a computed tensor whose .grad stays None")
     again = init_params(27, 3, 10, 200, torch.Generator().manual_seed(1))
     check("same seed, same parameters", all(torch.equal(params[k], again[k]) for k in NAMES),
           msg="draw every random number from the generator you are given (generator=generator)")
@@ -67,8 +69,11 @@ def test_train_steps(check):
     seen = []
     losses = train(params, X, Y, steps=5, batch_size=32, lr_schedule=lambda s: 0.1 if s < 3 else 0.05,
                    generator=gen, on_step=lambda step, loss: seen.append(step))
+    check("number of losses", len(losses), msg="return a list with the loss of every step")
+    check("loss of the first step", losses[0] if losses else None, tol=1e-5,
+          msg="the first minibatch already differs: draw ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator), with no other random draws, and use F.cross_entropy(forward(params, X[ix]), Y[ix])")
     check("losses of 5 steps", losses, tol=1e-5,
-          msg="each step: ix = torch.randint(0, X.shape[0], (batch_size,), generator=generator), the loss on X[ix], Y[ix], gradients reset, backward, p -= lr_schedule(step) * p.grad")
+          msg="the first loss matches but later ones don't: reset every gradient before backward() (p.grad = None) and use lr_schedule(step) for the step you are on")
     check("on_step calls", seen, msg="call on_step(step, loss) once per step, with step = 0, 1, 2, ...")
     for name in NAMES:
         check(f"{name} after 5 steps", params[name], tol=1e-5,
