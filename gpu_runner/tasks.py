@@ -11,7 +11,7 @@ from celery import shared_task
 from celery.signals import worker_process_init, worker_process_shutdown
 from django.conf import settings
 
-from gpu_runner import runtime
+from gpu_runner import runtime, verdicts
 from gpu_runner.events import EventStream
 from gpu_runner.execute import execute
 
@@ -76,6 +76,15 @@ def run_job(job: dict) -> None:
         stream=stream,
     )
     if stream is not None:
+        # Show the verdict now; the database side stores the same result (same function, same
+        # inputs) and only speaks up again if it decides differently.
+        device = payload.get("device", "cpu")
+        reference = payload.get("reference_events") or (job.get("reference") or {}).get(device)
+        tests = [{**t, "name": t.get("title") or t["id"]} for t in job["tests"]]
+        result = verdicts.final_result(tests=tests, payload=payload, reference_events=reference)
+        keys = ("status", "gradable", "score", "max_score", "message", "verdict", "tests", "metrics")
+        stream.emit("result", kind=job.get("submission_kind", "submit"), **{k: result[k] for k in keys})
+        payload["live_result"] = {"status": result["status"], "score": result["score"], "gradable": result["gradable"]}
         stream.flush()
     app.send_task("grader.record_result", args=[payload], queue="grader")
 

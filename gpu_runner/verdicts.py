@@ -283,3 +283,38 @@ def grade(
         "metrics": {k: _downsample(v) for k, v in metrics.items()},
         "verdict": {"kind": process.get("verdict", "ok"), "detail": process.get("detail", "")},
     }
+
+
+def infrastructure_result(*, tests: list[dict], message: str) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": "error",
+        "gradable": False,
+        "message": f"This submission could not be graded, through no fault of your code: {message}. It does not count as an attempt.",
+        "score": 0,
+        "max_score": sum(t.get("points", 1) for t in tests),
+        "tests": [],
+        "metrics": {},
+        "verdict": {"kind": "infrastructure", "detail": message},
+    }
+
+
+def final_result(*, tests: list[dict], payload: dict, reference_events: list | None) -> dict:
+    """The result of a runner payload. The runner calls it to show the result the moment the run
+    ends; the database side calls it again, from the same inputs, for the copy it stores."""
+    if not payload.get("gradable", True):
+        return infrastructure_result(
+            tests=tests, message=payload.get("infrastructure_error") or "the grading infrastructure failed"
+        )
+    if reference_events is None:
+        return infrastructure_result(tests=tests, message="no reference observations are available for this exercise")
+    result = grade(
+        tests=tests,
+        learner_events=payload.get("learner_events") or [],
+        reference_events=reference_events,
+        process=payload.get("process") or {},
+    )
+    if any(t.pop("reference_failed", False) for t in result["tests"]):
+        return infrastructure_result(tests=tests, message="the course's reference solution failed one of its own tests")
+    result["gradable"] = True
+    return result

@@ -30,7 +30,11 @@ def main(src, module, dst):
         if (mod / "lessons").exists()
         else set()
     )
-    exercises = {p.name for p in (mod / "exercises").iterdir() if (p / "exercise.toml").is_file()} if (mod / "exercises").exists() else set()
+    exercises = (
+        {p.name for p in (mod / "exercises").iterdir() if (p / "exercise.toml").is_file()}
+        if (mod / "exercises").exists()
+        else set()
+    )
     keep = [
         i
         for i in data.get("items", [])

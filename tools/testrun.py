@@ -43,7 +43,9 @@ def main():
         codes.append(run(["-m", "not e2e", *args.extra], env))
     if not args.no_e2e:
         if shutil.which("chromium") is None and not os.path.exists("/usr/bin/chromium"):
-            print("browser tests need Debian's chromium (apt-get install chromium); it is not installed", file=sys.stderr)
+            print(
+                "browser tests need Debian's chromium (apt-get install chromium); it is not installed", file=sys.stderr
+            )
             codes.append(1)
         else:
             env["FS_E2E_OUTPUT"] = str(results_dir / "e2e")

@@ -52,7 +52,9 @@ def malformed_toml(d):
 @case
 def unknown_key(d):
     sub(d / EX / "exercise.toml", "wall_seconds = 10", "wal_seconds = 10")
-    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'wal_seconds')}: unknown key 'wal_seconds' in [resources] (did you mean 'wall_seconds'?)"]
+    return [
+        f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'wal_seconds')}: unknown key 'wal_seconds' in [resources] (did you mean 'wall_seconds'?)"
+    ]
 
 
 @case
@@ -64,13 +66,17 @@ def missing_course_toml(d):
 @case
 def lesson_listed_but_absent(d):
     sub(d / "modules/01-basics/module.toml", '"lesson:welcome"', '"lesson:welcome", "lesson:ghost"')
-    return ["modules/01-basics/module.toml:3: lesson 'ghost' is listed but modules/01-basics/lessons/ has no lesson with that slug"]
+    return [
+        "modules/01-basics/module.toml:3: lesson 'ghost' is listed but modules/01-basics/lessons/ has no lesson with that slug"
+    ]
 
 
 @case
 def exercise_listed_but_absent(d):
     sub(d / "modules/01-basics/module.toml", '"exercise:mean"', '"exercise:mean", "exercise:ghost"')
-    return ["modules/01-basics/module.toml:3: exercise 'ghost' is listed but modules/01-basics/exercises/ has no exercise with that slug"]
+    return [
+        "modules/01-basics/module.toml:3: exercise 'ghost' is listed but modules/01-basics/exercises/ has no exercise with that slug"
+    ]
 
 
 @case
@@ -84,21 +90,30 @@ def duplicate_lesson_slug(d):
 def missing_starter_file(d):
     sub(d / EX / "exercise.toml", 'files = ["stats.py"]', 'files = ["stats.py", "extra.py"]')
     n = line_of(d / EX / "exercise.toml", "files =")
-    return [f"{EX}/exercise.toml:{n}: files: starter/extra.py does not exist", f"{EX}/exercise.toml:{n}: files: solution/extra.py does not exist"]
+    return [
+        f"{EX}/exercise.toml:{n}: files: starter/extra.py does not exist",
+        f"{EX}/exercise.toml:{n}: files: solution/extra.py does not exist",
+    ]
 
 
 @case
 def missing_solution(d):
     (d / EX / "solution/stats.py").unlink()
-    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'files =')}: files: solution/stats.py does not exist"]
+    return [
+        f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'files =')}: files: solution/stats.py does not exist"
+    ]
 
 
 @case
 def dataset_wrong_checksum(d):
     (d / "assets").mkdir()
     (d / "assets/tiny.txt").write_text("not the declared bytes\n")
-    sub(d / "course.toml", 'modules = ["01-basics"]', 'modules = ["01-basics"]\n\n[[datasets]]\nname = "tiny.txt"\n'
-        'url = "https://example.org/tiny.txt"\nsha256 = "' + "0" * 64 + '"\nsize = 23')
+    sub(
+        d / "course.toml",
+        'modules = ["01-basics"]',
+        'modules = ["01-basics"]\n\n[[datasets]]\nname = "tiny.txt"\n'
+        'url = "https://example.org/tiny.txt"\nsha256 = "' + "0" * 64 + '"\nsize = 23',
+    )
     return [f"course.toml:{line_of(d / 'course.toml', 'sha256 =')}: dataset tiny.txt: "]
 
 
@@ -123,13 +138,17 @@ def javascript_link(d):
 @case
 def path_escapes_with_dotdot(d):
     sub(d / EX / "exercise.toml", 'files = ["stats.py"]', 'files = ["../../stats.py"]')
-    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'files =')}: files: path '../../stats.py' escapes the course folder"]
+    return [
+        f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'files =')}: files: path '../../stats.py' escapes the course folder"
+    ]
 
 
 @case
 def absolute_path(d):
     sub(d / EX / "exercise.toml", 'prompt = "prompt.md"', 'prompt = "/etc/passwd"')
-    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'prompt =')}: prompt: path '/etc/passwd' must be relative to the course folder"]
+    return [
+        f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'prompt =')}: prompt: path '/etc/passwd' must be relative to the course folder"
+    ]
 
 
 @case
@@ -154,18 +173,26 @@ def malformed_front_matter(d):
 @case
 def depends_on_unknown_test(d):
     sub(d / EX / "exercise.toml", 'depends_on = ["test_mean_small"]', 'depends_on = ["test_nope"]')
-    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'depends_on')}: depends_on: no test named 'test_nope'"]
+    return [
+        f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', 'depends_on')}: depends_on: no test named 'test_nope'"
+    ]
 
 
 @case
 def settings_for_a_missing_test(d):
     sub(d / EX / "exercise.toml", "[tests.test_variance]", "[tests.test_ghost]\npoints = 1\n\n[tests.test_variance]")
-    return [f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', '[tests.test_ghost]')}: [tests.test_ghost]: there is no test function test_ghost in tests/"]
+    return [
+        f"{EX}/exercise.toml:{line_of(d / EX / 'exercise.toml', '[tests.test_ghost]')}: [tests.test_ghost]: there is no test function test_ghost in tests/"
+    ]
 
 
 @case
 def dependency_cycle(d):
-    sub(d / EX / "exercise.toml", "[tests.test_mean_small]\n", '[tests.test_mean_small]\ndepends_on = ["test_variance"]\n')
+    sub(
+        d / EX / "exercise.toml",
+        "[tests.test_mean_small]\n",
+        '[tests.test_mean_small]\ndepends_on = ["test_variance"]\n',
+    )
     n = line_of(d / EX / "exercise.toml", 'depends_on = ["test_variance"]')
     return [f"{EX}/exercise.toml:{n}: depends_on forms a cycle"]
 
@@ -173,20 +200,24 @@ def dependency_cycle(d):
 @case
 def broken_lesson_link(d):
     sub(d / EX / "prompt.md", "[[welcome#code]]", "[[welcome#no-such-heading]]")
-    return [f"{EX}/prompt.md:3: link [[welcome#no-such-heading]]: lesson 'welcome' has no heading with anchor 'no-such-heading'"]
+    return [
+        f"{EX}/prompt.md:3: link [[welcome#no-such-heading]]: lesson 'welcome' has no heading with anchor 'no-such-heading'"
+    ]
 
 
 @case
 def test_file_does_not_parse(d):
     sub(d / EX / "tests/visible/test_mean.py", "def test_variance(check):", "def test_variance(check)")
-    return [f"{EX}/tests/visible/test_mean.py:{line_of(d / EX / 'tests/visible/test_mean.py', 'def test_variance')}: test file does not parse"]
+    return [
+        f"{EX}/tests/visible/test_mean.py:{line_of(d / EX / 'tests/visible/test_mean.py', 'def test_variance')}: test file does not parse"
+    ]
 
 
 @case
 def unknown_device(d):
     sub(d / EX / "exercise.toml", 'device = "cpu"', 'device = "tpu"')
     n = line_of(d / EX / "exercise.toml", "device")
-    return [f"{EX}/exercise.toml:{n}: resources.device must be \"cpu\" or \"gpu\", not 'tpu'"]
+    return [f'{EX}/exercise.toml:{n}: resources.device must be "cpu" or "gpu", not \'tpu\'']
 
 
 @case

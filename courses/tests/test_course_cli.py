@@ -30,7 +30,9 @@ def test_validate_reports_every_problem_as_file_line_message(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     course_line = (folder / "course.toml").read_text().splitlines().index('sumary = "typo"') + 1
     toml_line = toml.read_text().splitlines().index("wal_seconds = 3") + 1
-    assert f"{folder}/course.toml:{course_line}: unknown key 'sumary' in course.toml (did you mean 'summary'?)" in err, err
+    assert (
+        f"{folder}/course.toml:{course_line}: unknown key 'sumary' in course.toml (did you mean 'summary'?)" in err
+    ), err
     assert any(f"exercise.toml:{toml_line}: unknown key 'wal_seconds'" in line for line in err), err
 
 
@@ -45,8 +47,9 @@ def test_import_export_round_trip_keeps_the_hash(tmp_path, capsys):
     call_command("course", "export", "demo", str(tmp_path / "out"))
     call_command("course", "import", str(tmp_path / "out"))
     assert CourseVersion.objects.count() == 1
-    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file()) == \
-        sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file()
+    ) == sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     # A change makes version 2; publishing it and rolling back moves only the pointer.
     lesson = tmp_path / "out/modules/01-basics/lessons/01-welcome.md"
     lesson.write_text(lesson.read_text() + "\nOne more paragraph.\n")
@@ -67,7 +70,9 @@ def test_submissions_keep_the_version_they_were_graded_against(tmp_path, make_us
     call_command("course", "import", str(folder), "--publish")
     old = Exercise.objects.get(slug="mean")
     user = make_user()
-    s = Submission.objects.create(user=user, course=old.version.course, exercise=old, exercise_slug="mean", files={"stats.py": ""})
+    s = Submission.objects.create(
+        user=user, course=old.version.course, exercise=old, exercise_slug="mean", files={"stats.py": ""}
+    )
     prompt = folder / "modules/01-basics/exercises/mean/prompt.md"
     prompt.write_text(prompt.read_text() + "\nNew wording.\n")
     call_command("course", "import", str(folder), "--publish")
@@ -89,7 +94,9 @@ def test_course_test_runs_references_starters_and_mutants(tmp_path, capsys):
 def test_course_test_fails_when_a_mutant_survives(tmp_path, capsys):
     folder = make_course_folder(tmp_path / "c")
     mutant = folder / "modules/01-basics/exercises/mean/mutants/harmless.py"
-    mutant.write_text((folder / "modules/01-basics/exercises/mean/solution/stats.py").read_text() + "\n# only a comment differs\n")
+    mutant.write_text(
+        (folder / "modules/01-basics/exercises/mean/solution/stats.py").read_text() + "\n# only a comment differs\n"
+    )
     with pytest.raises(CommandError, match="1 miss"):
         call_command("course", "test", str(folder), "--exercise", "mean")
     assert "passes every test: the tests do not catch this" in capsys.readouterr().out

@@ -7,8 +7,10 @@ from courses.rendering import render
 
 
 def test_math_code_admonitions_tables_and_anchors():
-    html = render("Inline $a^2$.\n\n$$\n\\frac{1}{n}\n$$\n\n## The chain rule {#chain}\n\n"
-                  "!!! pitfall \"Careful\"\n    Use +=.\n\n```python\nx = 1\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n").html
+    html = render(
+        "Inline $a^2$.\n\n$$\n\\frac{1}{n}\n$$\n\n## The chain rule {#chain}\n\n"
+        '!!! pitfall "Careful"\n    Use +=.\n\n```python\nx = 1\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n'
+    ).html
     assert '<span class="math inline">a^2</span>' in html
     assert '<div class="math block">' in html
     assert '<h2 id="chain">' in html
@@ -23,18 +25,29 @@ def test_anchors_come_from_text_and_stay_unique():
 
 
 def test_anchor_stays_when_the_heading_is_reworded():
-    assert render("## Old wording {#keep}\n").toc[0]["anchor"] == render("## Completely new words {#keep}\n").toc[0]["anchor"]
+    assert (
+        render("## Old wording {#keep}\n").toc[0]["anchor"]
+        == render("## Completely new words {#keep}\n").toc[0]["anchor"]
+    )
 
 
-@pytest.mark.parametrize("payload", [
-    "<script>alert(1)</script>", '<img src=x onerror="alert(1)">', "[x](javascript:alert(1))",
-    '<a href="javascript:alert(1)">x</a>', "<iframe src=//evil></iframe>", '<div onclick="alert(1)">x</div>',
-    "<svg><script>alert(1)</script></svg>", '<a href="data:text/html,<script>alert(1)</script>">x</a>',
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        "[x](javascript:alert(1))",
+        '<a href="javascript:alert(1)">x</a>',
+        "<iframe src=//evil></iframe>",
+        '<div onclick="alert(1)">x</div>',
+        "<svg><script>alert(1)</script></svg>",
+        '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+    ],
+)
 def test_hostile_html_is_neutralised(payload):
     html = render(payload).html.lower()
     assert "<script" not in html and "onerror" not in html and "onclick" not in html
-    assert "href=\"javascript:" not in html and "<iframe" not in html and "href=\"data:" not in html
+    assert 'href="javascript:' not in html and "<iframe" not in html and 'href="data:' not in html
 
 
 def test_lesson_links_point_to_lessons():
@@ -44,4 +57,8 @@ def test_lesson_links_point_to_lessons():
 
 def test_sections_split_at_headings_for_retrieval():
     r = render("Intro.\n\n## One {#one}\nFirst.\n\n## Two {#two}\nSecond.\n")
-    assert [(s["anchor"], s["text"].splitlines()[-1]) for s in r.sections] == [("", "Intro."), ("one", "First."), ("two", "Second.")]
+    assert [(s["anchor"], s["text"].splitlines()[-1]) for s in r.sections] == [
+        ("", "Intro."),
+        ("one", "First."),
+        ("two", "Second."),
+    ]

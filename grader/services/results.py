@@ -73,17 +73,7 @@ def _tests_for(submission: Submission) -> list:
 
 
 def _infrastructure_result(submission: Submission, message: str) -> dict:
-    return {
-        "schema_version": verdicts.SCHEMA_VERSION,
-        "status": "error",
-        "gradable": False,
-        "message": f"This submission could not be graded, through no fault of your code: {message}. It does not count as an attempt.",
-        "score": 0,
-        "max_score": sum(t.get("points", 1) for t in _tests_for(submission)),
-        "tests": [],
-        "metrics": {},
-        "verdict": {"kind": "infrastructure", "detail": message},
-    }
+    return verdicts.infrastructure_result(tests=_tests_for(submission), message=message)
 
 
 def submission_record_result(*, payload: dict) -> Submission | None:
@@ -103,32 +93,13 @@ def submission_record_result(*, payload: dict) -> Submission | None:
             content_hash=exercise.content_hash, device=payload["reference_device"], events=payload["reference_events"]
         )
     now = timezone.now()
-    if not payload.get("gradable", True):
-        result = _infrastructure_result(
-            submission, payload.get("infrastructure_error") or "the grading infrastructure failed"
-        )
-    else:
-        device = payload.get("device", "cpu")
-        reference = (
-            payload.get("reference_events")
-            or ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device)
-            .values_list("events", flat=True)
-            .first()
-        )
-        if reference is None:
-            result = _infrastructure_result(submission, "no reference observations are available for this exercise")
-        else:
-            result = verdicts.grade(
-                tests=_tests_for(submission),
-                learner_events=payload.get("learner_events") or [],
-                reference_events=reference,
-                process=payload.get("process") or {},
-            )
-            result["gradable"] = True
-            if any(t.get("reference_failed") for t in result["tests"]):
-                result = _infrastructure_result(
-                    submission, "the course's reference solution failed one of its own tests"
-                )
+    device = payload.get("device", "cpu")
+    reference = payload.get("reference_events") or (
+        ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device)
+        .values_list("events", flat=True)
+        .first()
+    )
+    result = verdicts.final_result(tests=_tests_for(submission), payload=payload, reference_events=reference)
     result.update(
         kind=submission.kind,
         attempt=submission.number,
@@ -144,8 +115,6 @@ def submission_record_result(*, payload: dict) -> Submission | None:
         },
         output={k: (payload.get("process") or {}).get(k, "") for k in ("stdout", "stderr")},
     )
-    for t in result["tests"]:
-        t.pop("reference_failed", None)
     try:
         validate_result(result)
     except jsonschema.ValidationError as exc:
@@ -181,22 +150,23 @@ def submission_record_result(*, payload: dict) -> Submission | None:
                 passed=passed,
             )
     stream = EventStream(submission.pk, submission.attempt)
-    stream.emit(
-        "result",
-        kind=submission.kind,
-        status=result["status"],
-        gradable=gradable,
-        score=result["score"],
-        max_score=result["max_score"],
-        message=result["message"],
-        verdict=result["verdict"],
-        tests=result["tests"],
-        metrics=result["metrics"],
-    )
+    live = payload.get("live_result") or {}
+    if (live.get("status"), live.get("score"), live.get("gradable")) == (result["status"], result["score"], gradable):
+        # The runner already showed this result; say it is recorded (the progress badge listens).
+        stream.emit(
+            "recorded", kind=submission.kind, passed=passed, score=result["score"], max_score=result["max_score"]
+        )
+    else:
+        stream.emit("result", **result_event(result, kind=submission.kind))
     stream.flush()
     Submission.objects.filter(pk=submission.pk).update(events=replay(submission.pk))
     submission.refresh_from_db()
     return submission
+
+
+def result_event(result: dict, *, kind: str) -> dict:
+    keys = ("status", "gradable", "score", "max_score", "message", "verdict", "tests", "metrics")
+    return {"kind": kind, **{k: result[k] for k in keys}}
 
 
 def submissions_reap(*, now=None) -> dict:
@@ -219,15 +189,7 @@ def submissions_reap(*, now=None) -> dict:
             ):
                 counts["failed"] += 1
                 EventStream(submission.pk, submission.attempt).emit(
-                    "result",
-                    status="error",
-                    gradable=False,
-                    score=0,
-                    max_score=result["max_score"],
-                    message=result["message"],
-                    verdict=result["verdict"],
-                    tests=[],
-                    metrics={},
+                    "result", **result_event(result, kind=submission.kind)
                 )
             continue
         next_attempt = submission.attempt + 1

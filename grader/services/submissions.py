@@ -131,6 +131,7 @@ def submission_enqueue(*, submission: Submission) -> None:
         submission_id=submission.pk,
         attempt=submission.attempt,
     )
+    job["submission_kind"] = submission.kind
     soft, hard = _time_limits(spec)
     position = (
         Submission.objects.filter(

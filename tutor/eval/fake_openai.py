@@ -54,12 +54,25 @@ class FakeOpenAI:
                 if isinstance(reply, Garbage):
                     return self._send(200, reply.body, "application/json")
                 if isinstance(reply, Status):
-                    return self._send(reply.code, json.dumps({"error": {"message": "fake failure", "type": "server_error"}}).encode())
+                    return self._send(
+                        reply.code, json.dumps({"error": {"message": "fake failure", "type": "server_error"}}).encode()
+                    )
                 tokens_in = sum(len(m.get("content", "")) for m in body.get("messages", [])) // 4
                 if not body.get("stream"):
-                    payload = {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body.get("model"),
-                               "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
-                               "usage": {"prompt_tokens": tokens_in, "completion_tokens": len(reply) // 4, "total_tokens": tokens_in + len(reply) // 4}}
+                    payload = {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model"),
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
+                        ],
+                        "usage": {
+                            "prompt_tokens": tokens_in,
+                            "completion_tokens": len(reply) // 4,
+                            "total_tokens": tokens_in + len(reply) // 4,
+                        },
+                    }
                     return self._send(200, json.dumps(payload).encode(), "application/json")
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
@@ -67,16 +80,33 @@ class FakeOpenAI:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 for i in range(0, len(reply), 8):
-                    self._event({"choices": [{"index": 0, "delta": {"content": reply[i:i + 8]}, "finish_reason": None}]}, body)
+                    self._event(
+                        {"choices": [{"index": 0, "delta": {"content": reply[i : i + 8]}, "finish_reason": None}]}, body
+                    )
                 self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}, body)
-                self._event({"choices": [], "usage": {"prompt_tokens": tokens_in, "completion_tokens": len(reply) // 4,
-                                                      "total_tokens": tokens_in + len(reply) // 4}}, body)
+                self._event(
+                    {
+                        "choices": [],
+                        "usage": {
+                            "prompt_tokens": tokens_in,
+                            "completion_tokens": len(reply) // 4,
+                            "total_tokens": tokens_in + len(reply) // 4,
+                        },
+                    },
+                    body,
+                )
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
 
             def _event(self, data, body):
-                data = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": body.get("model"), **data}
+                data = {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model"),
+                    **data,
+                }
                 self.wfile.write(b"data: " + json.dumps(data).encode() + b"\n\n")
                 self.wfile.flush()
 

@@ -18,14 +18,20 @@ VARIANCE_FIX = "def variance(xs):\n    mu = sum(xs) / len(xs)\n    return sum((x
 def headers_for(user):
     client = Client()
     client.force_login(user)
-    return [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    return [
+        (b"origin", b"http://127.0.0.1"),
+        (b"host", b"127.0.0.1"),
+        (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+    ]
 
 
 async def open_conversation(user, course, kind="exercise", slug="mean"):
     from tutor.services import conversation_start
 
     convo = await database_sync_to_async(conversation_start)(user=user, course=course, kind=kind, item_slug=slug)
-    comm = WebsocketCommunicator(application, f"/ws/tutor/{convo.pk}/", headers=await database_sync_to_async(headers_for)(user))
+    comm = WebsocketCommunicator(
+        application, f"/ws/tutor/{convo.pk}/", headers=await database_sync_to_async(headers_for)(user)
+    )
     connected, code = await comm.connect()
     return convo, comm, connected, code
 
@@ -61,7 +67,13 @@ async def test_model_reply_streams_through_an_openai_compatible_endpoint(student
         settings.TUTOR_BASE_URL, settings.TUTOR_MODEL, settings.TUTOR_API_KEY = server.base_url, "fake-model", "k"
         convo, comm, _, _ = await open_conversation(student, course)
         await comm.receive_json_from(timeout=5)
-        await comm.send_json_to({"type": "ask", "text": "why does test_variance fail?", "code": {"stats.py": "def variance(xs):\n    return 1\n"}})
+        await comm.send_json_to(
+            {
+                "type": "ask",
+                "text": "why does test_variance fail?",
+                "code": {"stats.py": "def variance(xs):\n    return 1\n"},
+            }
+        )
         done, seen = await until(comm, "tutor.done")
         sent = server.requests[0]
     assert "population variance" in done["html"] and done["citations"] == ["welcome#code"]
@@ -111,7 +123,9 @@ async def test_quota_exhausted_is_explained_and_keeps_the_question(student, cour
 
     from tutor.models import Allowance
 
-    await database_sync_to_async(Allowance.objects.create)(user=student, course=course, points=0.0, updated_at=timezone.now())
+    await database_sync_to_async(Allowance.objects.create)(
+        user=student, course=course, points=0.0, updated_at=timezone.now()
+    )
     convo, comm, _, _ = await open_conversation(student, course)
     await comm.receive_json_from(timeout=5)
     await comm.send_json_to({"type": "ask", "text": "one more question"})
@@ -121,13 +135,16 @@ async def test_quota_exhausted_is_explained_and_keeps_the_question(student, cour
     await comm.disconnect()
 
 
-@pytest.mark.parametrize("frame,words", [
-    ({"type": "ask", "text": ""}, "empty"),
-    ({"type": "ask", "text": "x" * 100_000}, "the limit is 4,000"),
-    ({"type": "ask", "text": 5}, "must be text"),
-    ({"type": "dance"}, "unknown message type"),
-    ({"type": "ta_message", "text": "hi"}, "only the course's TAs"),
-])
+@pytest.mark.parametrize(
+    "frame,words",
+    [
+        ({"type": "ask", "text": ""}, "empty"),
+        ({"type": "ask", "text": "x" * 100_000}, "the limit is 4,000"),
+        ({"type": "ask", "text": 5}, "must be text"),
+        ({"type": "dance"}, "unknown message type"),
+        ({"type": "ta_message", "text": "hi"}, "only the course's TAs"),
+    ],
+)
 async def test_bad_messages_get_a_clear_error(student, course, frame, words):
     convo, comm, _, _ = await open_conversation(student, course)
     await comm.receive_json_from(timeout=5)
@@ -144,7 +161,9 @@ async def test_another_learner_cannot_open_the_conversation(student, course, mak
     convo = await database_sync_to_async(conversation_start)(user=student, course=course, kind="course")
     other = await database_sync_to_async(make_user)("nosy")
     await database_sync_to_async(membership_enroll)(user=other, course=course)
-    comm = WebsocketCommunicator(application, f"/ws/tutor/{convo.pk}/", headers=await database_sync_to_async(headers_for)(other))
+    comm = WebsocketCommunicator(
+        application, f"/ws/tutor/{convo.pk}/", headers=await database_sync_to_async(headers_for)(other)
+    )
     connected, code = await comm.connect()
     assert not connected and code == 4403
 
@@ -156,7 +175,9 @@ async def test_a_ta_joins_live_and_their_messages_are_marked_as_from_a_person(st
     await database_sync_to_async(membership_set_role)(user=ta, course=course, role="ta")
     convo, learner, _, _ = await open_conversation(student, course, kind="course", slug="")
     await learner.receive_json_from(timeout=5)
-    watcher = WebsocketCommunicator(application, f"/ws/tutor/{convo.pk}/", headers=await database_sync_to_async(headers_for)(ta))
+    watcher = WebsocketCommunicator(
+        application, f"/ws/tutor/{convo.pk}/", headers=await database_sync_to_async(headers_for)(ta)
+    )
     assert (await watcher.connect())[0]
     snapshot = await watcher.receive_json_from(timeout=5)
     assert snapshot["staff"] is True
@@ -182,9 +203,12 @@ async def test_code_that_would_solve_the_failing_test_is_redacted(student, cours
 
     learner_code = "def mean(xs):\n    return sum(xs) / len(xs)\n\n\ndef variance(xs):\n    return 0.0\n"
     await database_sync_to_async(_graded_failure)(student, course, learner_code)
-    reply = ("Compare your variance with the definition. Here is a version that works:\n\n```python\n"
-             + VARIANCE_FIX.replace("sum((x - mu) ** 2 for x in xs)", "sum([(v - mu) * (v - mu) for v in xs])") + "```\n"
-             '<sidecar>{"failing_test": "test_variance", "function": "variance", "lines": [5], "citations": [], "strategy": "explain"}</sidecar>')
+    reply = (
+        "Compare your variance with the definition. Here is a version that works:\n\n```python\n"
+        + VARIANCE_FIX.replace("sum((x - mu) ** 2 for x in xs)", "sum([(v - mu) * (v - mu) for v in xs])")
+        + "```\n"
+        '<sidecar>{"failing_test": "test_variance", "function": "variance", "lines": [5], "citations": [], "strategy": "explain"}</sidecar>'
+    )
     with FakeOpenAI(lambda body: reply) as server:
         settings.TUTOR_BASE_URL, settings.TUTOR_MODEL, settings.TUTOR_API_KEY = server.base_url, "fake-model", "k"
         convo, comm, _, _ = await open_conversation(student, course)
@@ -204,19 +228,41 @@ def _graded_failure(student, course, code):
     from grader.models import Submission
 
     exercise = Exercise.objects.get(slug="mean")
-    Submission.objects.create(user=student, course=course, exercise=exercise, exercise_slug="mean", files={"stats.py": code},
-                              status="graded", result={"message": "2 of 3", "tests": [
-                                  {"id": "test_variance", "name": "Variance", "status": "failed", "visibility": "visible",
-                                   "message": "variance([1, 2, 3, 4]): expected 1.25, got 0", "expected": "1.25", "actual": "0"}]})
+    Submission.objects.create(
+        user=student,
+        course=course,
+        exercise=exercise,
+        exercise_slug="mean",
+        files={"stats.py": code},
+        status="graded",
+        result={
+            "message": "2 of 3",
+            "tests": [
+                {
+                    "id": "test_variance",
+                    "name": "Variance",
+                    "status": "failed",
+                    "visibility": "visible",
+                    "message": "variance([1, 2, 3, 4]): expected 1.25, got 0",
+                    "expected": "1.25",
+                    "actual": "0",
+                }
+            ],
+        },
+    )
 
 
 async def test_http_rating_and_asking_for_a_human(student, course, client):
     from tutor.models import Conversation, Message
 
     convo = await database_sync_to_async(Conversation.objects.create)(user=student, course=course, kind="course")
-    reply = await database_sync_to_async(Message.objects.create)(conversation=convo, role="tutor", text="hi", html="<p>hi</p>")
+    reply = await database_sync_to_async(Message.objects.create)(
+        conversation=convo, role="tutor", text="hi", html="<p>hi</p>"
+    )
     await database_sync_to_async(client.force_login)(student)
-    response = await database_sync_to_async(client.post)(f"/tutor/messages/{reply.pk}/rate/", json.dumps({"rating": -1}), content_type="application/json")
+    response = await database_sync_to_async(client.post)(
+        f"/tutor/messages/{reply.pk}/rate/", json.dumps({"rating": -1}), content_type="application/json"
+    )
     assert response.status_code == 200
     response = await database_sync_to_async(client.post)(f"/tutor/conversations/{convo.pk}/human/")
     assert response.status_code == 200

@@ -218,6 +218,9 @@
       setPhase("grading", "Grading…");
     } else if (t === "result") {
       this.finish(ev);
+    } else if (t === "recorded") {
+      if (ev.kind !== "run") updateProgressBadge({ status: ev.passed ? "passed" : "failed" });
+      this.close();
     }
   };
   Stream.prototype.card = function (id, name) {
@@ -300,7 +303,10 @@
     var label = ev.gradable ? (this.kind === "run" ? "Run: " : "Score: ") + fmt(ev.score) + " / " + fmt(ev.max_score) + ". " : "";
     verdict(ev.gradable ? ev.status : "error", label + (ev.message || ""));
     if (ev.gradable && this.kind !== "run") updateProgressBadge(ev);
-    this.close();
+    // Stay connected for the "recorded" event (the progress badge); it closes the socket.
+    this.finished_at = Date.now();
+    var self2 = this;
+    setTimeout(function () { self2.close(); }, 5000);
     busy(false);
     document.body.dispatchEvent(new CustomEvent("fs:history"));
   };

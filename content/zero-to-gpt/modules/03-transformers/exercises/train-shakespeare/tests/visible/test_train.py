@@ -130,5 +130,6 @@ def test_short_run(check):
     print("logged train losses:", " ".join(f"{v:.3f}" for v in logged))
     check.true("log was called", len(logged) == 20, msg="call log(step, loss) every log_interval (5) steps: 20 times in 100 steps")
     tail = sum(logged[-4:]) / max(1, len(logged[-4:]))
-    check.at_most("train loss over the last 20 steps", tail, 3.0,
-                  msg="100 steps on real text should bring the loss from ln(65) = 4.17 to below 3.0")
+    check.at_most("train loss over the last 20 steps", tail, 3.4,
+                  msg="100 steps on real text should bring the loss from ln(65) = 4.17 to below 3.4 (the reference gets "
+                      "about 3.0); a curve that stays near 4.1 means the weights barely move")
