@@ -89,6 +89,8 @@ def check_exercise(
                 first["finished_at"] - first["started_at"],
             )
         )
+        if progress:
+            progress(rows[-1])
         return rows
     reference = {first["reference_device"]: first["reference_events"]}
     first["_reference"] = first["reference_events"]

@@ -28,10 +28,9 @@ def editor_text(page, text):
 
 
 def test_instructor_edits_a_lesson_previews_and_publishes_a_new_version(new_page, people, shot):
+    from accounts.models import User
     from courses.models import Exercise
     from grader.models import Submission
-
-    from accounts.models import User
 
     old_exercise = Exercise.objects.get(slug="value", version=people.published_version)
     old = Submission.objects.create(

@@ -39,16 +39,21 @@ def spliced_files(code: dict, snippet: str) -> dict | None:
     return None
 
 
-async def tests_passed_with(
-    *, exercise, user, files: dict, failing_ids: list[str], wait_seconds: float = 60.0
-) -> list[str]:
-    """Which of `failing_ids` pass when the learner's files are replaced by `files`."""
+# `manage.py tutor eval` runs the check in-process (it owns a sandbox pool); the platform sends it
+# to a grade.cpu worker like any other job.
+RUN_LOCALLY = False
+
+
+def _run_here(job) -> dict:
+    from gpu_runner import runtime
+    from gpu_runner.execute import execute
+
+    return execute(job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR, mirror_dir=settings.COURSE_ASSETS_DIR)
+
+
+async def _run_on_a_worker(job, wait_seconds: float) -> dict:
     from config.celery import app
 
-    tests = _tests_with_dependencies(exercise, failing_ids)
-    job = await database_sync_to_async(job_build)(
-        exercise=exercise, files=files, tests=tests, user=user, kind="leak-check"
-    )
     key = f"{settings.KEY_PREFIX}tutor:check:{uuid.uuid4().hex}"
     job["reply_to"] = key
     await asyncio.to_thread(app.send_task, "gpu_runner.run_job", args=[job], queue="grade.cpu")
@@ -59,23 +64,21 @@ async def tests_passed_with(
         await client.aclose()
     if reply is None:
         raise TimeoutError("the leak check did not finish in time")
-    payload = json.loads(reply[1])
+    return json.loads(reply[1])
+
+
+def _reference(exercise, device):
+    return ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device).values_list("events", flat=True).first()
+
+
+async def tests_passed_with(*, exercise, user, files: dict, failing_ids: list[str], wait_seconds: float = 60.0) -> list[str]:
+    """Which of `failing_ids` pass when the learner's files are replaced by `files`."""
+    tests = _tests_with_dependencies(exercise, failing_ids)
+    job = await database_sync_to_async(job_build)(exercise=exercise, files=files, tests=tests, user=user, kind="leak-check")
+    payload = await asyncio.to_thread(_run_here, job) if RUN_LOCALLY else await _run_on_a_worker(job, wait_seconds)
     if not payload.get("gradable", True):
         raise RuntimeError(payload.get("infrastructure_error", "the leak check could not run"))
-    reference = (
-        payload.get("reference_events")
-        or await database_sync_to_async(
-            lambda: (
-                ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=payload.get("device", "cpu"))
-                .values_list("events", flat=True)
-                .first()
-            )
-        )()
-    )
-    result = verdicts.grade(
-        tests=tests,
-        learner_events=payload.get("learner_events") or [],
-        reference_events=reference or [],
-        process=payload.get("process") or {},
-    )
+    reference = payload.get("reference_events") or await database_sync_to_async(_reference)(exercise, payload.get("device", "cpu"))
+    result = verdicts.grade(tests=tests, learner_events=payload.get("learner_events") or [], reference_events=reference or [],
+                            process=payload.get("process") or {})
     return [t["id"] for t in result["tests"] if t["status"] == "passed" and t["id"] in failing_ids]

@@ -187,6 +187,9 @@ class OfflineProvider:
             quote = " ".join(best.text.replace("\n", " ").split()[:60])
             parts.append(f"From the lesson, [[{best.ref}]]:\n\n> {quote}…")
             citations.append(best.ref)
+            if len(prompt.sections) > 1:
+                parts.append(f"Related: [[{prompt.sections[1].ref}]].")
+                citations.append(prompt.sections[1].ref)
         if len(parts) == 1:
             parts.append(
                 "I could not find a lesson section about that. Try asking with the name of the function or "

@@ -173,6 +173,7 @@ async def stream_reply(*, conversation, question_message, code=None, focus_test=
         return reply
 
     reply = await save()
+    reply.raw_text = filt.text  # what the model said before the guardrails (the eval compares)
     await emit(
         {
             "type": "tutor.done",

@@ -36,10 +36,10 @@ async def open_conversation(user, course, kind="exercise", slug="mean"):
     return convo, comm, connected, code
 
 
-async def until(comm, kind, timeout=30):
+async def until(comm, kind, wait=30):
     seen = []
     while True:
-        event = await comm.receive_json_from(timeout=timeout)
+        event = await comm.receive_json_from(timeout=wait)
         seen.append(event)
         if event["type"] == kind:
             return event, seen
@@ -214,7 +214,7 @@ async def test_code_that_would_solve_the_failing_test_is_redacted(student, cours
         convo, comm, _, _ = await open_conversation(student, course)
         await comm.receive_json_from(timeout=5)
         await comm.send_json_to({"type": "ask", "text": "fix it for me", "code": {"stats.py": learner_code}})
-        done, seen = await until(comm, "tutor.done", timeout=120)
+        done, seen = await until(comm, "tutor.done", wait=120)
     streamed = "".join(e["text"] for e in seen if e["type"] == "tutor.token")
     assert "def variance" not in streamed  # code was held back while streaming
     assert "def variance" not in done["html"] and "Code removed" in done["html"]

@@ -39,13 +39,16 @@ def test_neuron(check):
 
 def test_last_layer_linear(check):
     model = MLP(2, [4, 1])
-    _set_parameters(model)
+    params = _set_parameters(model)
+    params[-1].data = -0.5        # the output neuron's bias (last in parameters() order)
     outputs = [model(x).data for x in ([1.0, 1.0], [-1.0, 0.5], [0.2, -2.0], [-1.5, -1.5])]
     check("outputs (some negative)", outputs, tol=1e-9,
           msg="the last layer of an MLP is linear: its outputs can be negative. Only the hidden layers use relu")
 
     model = MLP(2, [3, 3, 2])
-    _set_parameters(model)
+    params = _set_parameters(model)
+    for p in params[-8:]:         # the output layer: 2 neurons x (3 weights + 1 bias)
+        p.data = -p.data
     out = model([0.4, -0.9])
     check("two outputs of MLP(2, [3, 3, 2])", [o.data for o in out], tol=1e-9,
           msg="hidden layers use relu (nonlin=True) and only the last layer is linear")

@@ -77,8 +77,8 @@ def test_training(check):
     steps, alpha = 70, 1e-4
     for k in range(steps):
         scores = [model(x) for x in xs]
-        losses = [(1 + -y * s).relu() for y, s in zip(ys, scores)]     # hinge loss, as in micrograd's demo
-        data_loss = sum(losses) * (1.0 / len(losses))
+        losses = [(1 - y * s).relu() for y, s in zip(ys, scores)]      # hinge loss, as in micrograd's demo
+        data_loss = sum(losses) / len(losses)
         reg_loss = alpha * sum(p * p for p in model.parameters())      # L2 regularisation
         loss = data_loss + reg_loss
         model.zero_grad()

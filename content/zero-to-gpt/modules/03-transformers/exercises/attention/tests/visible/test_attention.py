@@ -38,6 +38,9 @@ def test_rows_sum_to_one(check):
     q, k = randn(check, 2, 3, 6, 8, salt=1), randn(check, 2, 3, 6, 8, salt=2)
     w = attention_weights(q, k)
     check("shape", list(w.shape), msg="attention_weights(q, k) should return (..., T, T)")
+    check.true("no NaN or inf", bool(torch.isfinite(w).all()),
+               msg="some weights are NaN: a row whose scores are ALL -inf has nothing to normalise. Does the mask hide "
+                   "the diagonal too? Mask only j > i: triu(diagonal=1)")
     check("row sums", w.sum(dim=-1), tol=1e-5,
           msg="each row (one query position) must sum to 1: take the softmax over the LAST axis (dim=-1), "
               "the keys, not dim=-2")
@@ -111,8 +114,8 @@ def test_module_is_causal(check):
     x2[:, 5] += 1.0  # change position 5 only
     y2 = m(x2)
     check.true("positions 0-4 unchanged", bool(torch.allclose(y1[:, :5], y2[:, :5], atol=1e-6)),
-               msg="changing position 5 changed an earlier output: information leaks from the future "
-                   "(check the mask, and that heads are split with view(B, T, n_head, hs).transpose(1, 2))")
+               msg="changing position 5 changed an earlier output: information leaks from the future; "
+                   "is the causal mask applied in every head (built from T = q.size(-2))?")
     check.true("position 5 changed", not torch.allclose(y1[:, 5], y2[:, 5]),
                msg="changing position 5 did not change its own output: a position must attend to itself")
 
