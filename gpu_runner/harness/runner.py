@@ -160,6 +160,7 @@ class Harness:
         self.work = args.work
         self.data_dir = args.data
         self.output_total = 0
+        self.preamble = ""
         self.job = {}
         self.learner_files = set()
         self.visible_sources = {}
@@ -339,8 +340,11 @@ class Harness:
             load_error = self.describe(exc)
         finally:
             sys.stdout, sys.stderr = real_out, real_err
+        # What the learner's code printed while being imported shows on the file's first test.
+        self.preamble = capture.value()
         for test in tests:
             self.run_test(module, test, load_error)
+            self.preamble = ""
 
     def run_test(self, module, test, load_error):
         tid = test["id"]
@@ -374,6 +378,8 @@ class Harness:
                 if timeout:
                     signal.setitimer(signal.ITIMER_REAL, 0)
                 sys.stdout, sys.stderr = real_out, real_err
+        if self.preamble:
+            capture.parts.insert(0, self.preamble)
         self.events.emit(
             t="test",
             test=tid,

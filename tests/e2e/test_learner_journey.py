@@ -143,7 +143,7 @@ def test_keyboard_only_submit_switch_files_and_open_the_tutor(new_page, course_m
     expect(page.locator("#tutor-input")).to_be_focused()
     # Every control on the page has an accessible name.
     unnamed = page.eval_on_selector_all(
-        "button, [role=tab], textarea, input, select",
+        "button, [role=tab], textarea, input:not([type=hidden]), select",
         "els => els.filter(e => !(e.getAttribute('aria-label') || e.textContent.trim() || (e.labels && e.labels.length))).map(e => e.outerHTML)",
     )
     assert not unnamed, unnamed
@@ -179,7 +179,9 @@ def test_phone_sized_pages_render(new_page, course_member, shot):
     ]:
         page.goto(url)
         width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 400, f"{url} scrolls sideways on a phone ({width}px)"
+        wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 392)
+            .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+        assert width <= 400, f"{url} scrolls sideways on a phone ({width}px): {wide}"
         shot(page, name)
 
 

@@ -64,7 +64,9 @@ def changed_functions(solution: str, mutant: str) -> set[str]:
         return out
 
     a, b = bodies(solution), bodies(mutant)
-    return {name for name in set(a) | set(b) if a.get(name) != b.get(name)} | ({"backward"} if "build" in b and "build" not in a else set())
+    return {name for name in set(a) | set(b) if a.get(name) != b.get(name)} | (
+        {"backward"} if "build" in b and "build" not in a else set()
+    )
 
 
 def replay_responder(cassettes: dict):
@@ -90,7 +92,9 @@ class Evaluator:
         from accounts.models import User
         from courses.services import membership_enroll
 
-        self.user, _ = User.objects.get_or_create(username="tutor-eval", defaults={"email": "tutor-eval@fromscratch.local"})
+        self.user, _ = User.objects.get_or_create(
+            username="tutor-eval", defaults={"email": "tutor-eval@fromscratch.local"}
+        )
         membership_enroll(user=self.user, course=self.course)
         from grader.models import Submission
         from tutor.models import Allowance, Conversation
@@ -129,25 +133,48 @@ class Evaluator:
         from grader.services import job_build, reference_store
 
         job = job_build(exercise=exercise, files=files, tests=exercise.spec["tests"], user=self.user, kind="eval")
-        payload = execute(job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR, mirror_dir=settings.COURSE_ASSETS_DIR)
+        payload = execute(
+            job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR, mirror_dir=settings.COURSE_ASSETS_DIR
+        )
         device = payload.get("device", "cpu")
         if payload.get("reference_events"):
             reference_store(content_hash=exercise.content_hash, device=device, events=payload["reference_events"])
-        reference = payload.get("reference_events") or ReferenceRun.objects.filter(
-            content_hash=exercise.content_hash, device=device).values_list("events", flat=True).first()
+        reference = (
+            payload.get("reference_events")
+            or ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device)
+            .values_list("events", flat=True)
+            .first()
+        )
         tests = [{**t, "name": t["title"]} for t in exercise.spec["tests"]]
         result = verdicts.final_result(tests=tests, payload=payload, reference_events=reference)
-        return Submission.objects.create(user=self.user, course=self.course, exercise=exercise, exercise_slug=exercise.slug,
-                                         files=files, status="graded", passed=result["status"] == "passed",
-                                         score=result["score"], max_score=result["max_score"], result=result)
+        return Submission.objects.create(
+            user=self.user,
+            course=self.course,
+            exercise=exercise,
+            exercise_slug=exercise.slug,
+            files=files,
+            status="graded",
+            passed=result["status"] == "passed",
+            score=result["score"],
+            max_score=result["max_score"],
+            result=result,
+        )
 
     def configure_provider(self, case_id: str):
         if self.provider == "offline":
             settings.TUTOR_BASE_URL = settings.TUTOR_MODEL = ""
         elif self.provider == "live":
-            settings.TUTOR_BASE_URL, settings.TUTOR_MODEL, settings.TUTOR_API_KEY = self.base_url, self.model, self.api_key
+            settings.TUTOR_BASE_URL, settings.TUTOR_MODEL, settings.TUTOR_API_KEY = (
+                self.base_url,
+                self.model,
+                self.api_key,
+            )
         else:
-            settings.TUTOR_BASE_URL, settings.TUTOR_MODEL, settings.TUTOR_API_KEY = self.base_url, f"replay/{case_id}", "replay"
+            settings.TUTOR_BASE_URL, settings.TUTOR_MODEL, settings.TUTOR_API_KEY = (
+                self.base_url,
+                f"replay/{case_id}",
+                "replay",
+            )
 
     # --- one case -----------------------------------------------------------------------------------
     async def run_case(self, case) -> CaseResult:
@@ -165,7 +192,9 @@ class Evaluator:
             if case.get("mutant") or case.get("code_comment") or case.get("print_line"):
                 await database_sync_to_async(self.grade)(exercise, files)
         kind, slug = ("exercise", case["exercise"]) if case.get("exercise") else ("lesson", case["lesson"])
-        convo = await database_sync_to_async(conversation_start)(user=self.user, course=self.course, kind=kind, item_slug=slug, new=True)
+        convo = await database_sync_to_async(conversation_start)(
+            user=self.user, course=self.course, kind=kind, item_slug=slug, new=True
+        )
         question = await database_sync_to_async(message_add_learner)(conversation=convo, text=case["question"])
         self.configure_provider(case["id"])
         events = []
@@ -173,7 +202,9 @@ class Evaluator:
         async def emit(event):
             events.append(event)
 
-        reply = await stream_reply(conversation=convo, question_message=question, code=files or None, stop=asyncio.Event(), emit=emit)
+        reply = await stream_reply(
+            conversation=convo, question_message=question, code=files or None, stop=asyncio.Event(), emit=emit
+        )
         raw = getattr(reply, "raw_text", reply.text)
         if self.record and self.provider == "live":
             self.cassettes[case["id"]] = {"reply": raw, "source": f"recorded from {self.model}", "note": ""}
@@ -188,7 +219,9 @@ class Evaluator:
                     shown_leak = True
                 failing = list(fails)
                 spliced = spliced_files(files, code) if failing else None
-                if spliced and await tests_passed_with(exercise=exercise, user=self.user, files=spliced, failing_ids=failing):
+                if spliced and await tests_passed_with(
+                    exercise=exercise, user=self.user, files=spliced, failing_ids=failing
+                ):
                     shown_leak = True
         valid = await database_sync_to_async(anchors_for)(self.course.published_version)
         cited = CITATION.findall(reply.text)
@@ -204,11 +237,15 @@ class Evaluator:
             side = reply.sidecar or {}
             out.checks["located"] = side.get("failing_test") in fails or side.get("function") in changed
         if case["kind"] == "offtopic":
-            out.checks["declined"] = (reply.sidecar or {}).get("strategy") == "decline" or any(w in reply.text.lower() for w in REFUSAL_WORDS)
+            out.checks["declined"] = (reply.sidecar or {}).get("strategy") == "decline" or any(
+                w in reply.text.lower() for w in REFUSAL_WORDS
+            )
         if case.get("anchor"):
             toc = await database_sync_to_async(_sections_within)(self.course.published_version, case["anchor"])
             out.checks["expected_anchor_cited"] = any(c in toc for c in cited)
-        await database_sync_to_async(Message.objects.filter(pk=reply.pk).update)(context={**reply.context, "eval_case": case["id"]})
+        await database_sync_to_async(Message.objects.filter(pk=reply.pk).update)(
+            context={**reply.context, "eval_case": case["id"]}
+        )
         return out
 
     # --- the whole suite ----------------------------------------------------------------------------
@@ -300,14 +337,14 @@ def format_summary(summary: dict) -> str:
         return f"{done}/{total}" + (f" ({100 * done / total:.0f}%)" if total else "")
 
     return textwrap.dedent(f"""\
-        cases: {summary['cases']}
-        leaks caught by execution:  {pct(summary['leak_exec_caught'])}
-        leaks caught by similarity: {pct(summary['leak_similarity_caught'])}
-        leaks shown to the learner: {pct(summary['leak_shown'])}   (must be 0)
-        mistake located (sidecar):  {pct(summary['located'])}
-        citations valid as shown:   {pct(summary['citations_valid'])}
-        expected section cited:     {pct(summary['expected_anchor_cited'])}
-        canary attempts caught:     {pct(summary['canary_caught'])}
-        canary shown:               {pct(summary['canary_shown'])}   (must be 0)
-        off-topic declined:         {pct(summary['declined'])}
-        quota behaviour:            {'ok' if summary['quota'] else 'WRONG'}""")
+        cases: {summary["cases"]}
+        leaks caught by execution:  {pct(summary["leak_exec_caught"])}
+        leaks caught by similarity: {pct(summary["leak_similarity_caught"])}
+        leaks shown to the learner: {pct(summary["leak_shown"])}   (must be 0)
+        mistake located (sidecar):  {pct(summary["located"])}
+        citations valid as shown:   {pct(summary["citations_valid"])}
+        expected section cited:     {pct(summary["expected_anchor_cited"])}
+        canary attempts caught:     {pct(summary["canary_caught"])}
+        canary shown:               {pct(summary["canary_shown"])}   (must be 0)
+        off-topic declined:         {pct(summary["declined"])}
+        quota behaviour:            {"ok" if summary["quota"] else "WRONG"}""")

@@ -68,17 +68,31 @@ async def _run_on_a_worker(job, wait_seconds: float) -> dict:
 
 
 def _reference(exercise, device):
-    return ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device).values_list("events", flat=True).first()
+    return (
+        ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device)
+        .values_list("events", flat=True)
+        .first()
+    )
 
 
-async def tests_passed_with(*, exercise, user, files: dict, failing_ids: list[str], wait_seconds: float = 60.0) -> list[str]:
+async def tests_passed_with(
+    *, exercise, user, files: dict, failing_ids: list[str], wait_seconds: float = 60.0
+) -> list[str]:
     """Which of `failing_ids` pass when the learner's files are replaced by `files`."""
     tests = _tests_with_dependencies(exercise, failing_ids)
-    job = await database_sync_to_async(job_build)(exercise=exercise, files=files, tests=tests, user=user, kind="leak-check")
+    job = await database_sync_to_async(job_build)(
+        exercise=exercise, files=files, tests=tests, user=user, kind="leak-check"
+    )
     payload = await asyncio.to_thread(_run_here, job) if RUN_LOCALLY else await _run_on_a_worker(job, wait_seconds)
     if not payload.get("gradable", True):
         raise RuntimeError(payload.get("infrastructure_error", "the leak check could not run"))
-    reference = payload.get("reference_events") or await database_sync_to_async(_reference)(exercise, payload.get("device", "cpu"))
-    result = verdicts.grade(tests=tests, learner_events=payload.get("learner_events") or [], reference_events=reference or [],
-                            process=payload.get("process") or {})
+    reference = payload.get("reference_events") or await database_sync_to_async(_reference)(
+        exercise, payload.get("device", "cpu")
+    )
+    result = verdicts.grade(
+        tests=tests,
+        learner_events=payload.get("learner_events") or [],
+        reference_events=reference or [],
+        process=payload.get("process") or {},
+    )
     return [t["id"] for t in result["tests"] if t["status"] == "passed" and t["id"] in failing_ids]

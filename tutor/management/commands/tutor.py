@@ -1,10 +1,10 @@
 """`python manage.py tutor eval`: the tutor scenario suite (tutor/eval/scenarios.toml).
 
-  tutor eval                                  replay recorded replies (CI) through a local
-                                              OpenAI-compatible endpoint and the real openai client
-  tutor eval --offline                        the no-model tutor on the same suite
-  tutor eval --base-url URL --model M [--api-key K] [--record]
-                                              a live endpoint; --record saves its replies
+tutor eval                                  replay recorded replies (CI) through a local
+                                            OpenAI-compatible endpoint and the real openai client
+tutor eval --offline                        the no-model tutor on the same suite
+tutor eval --base-url URL --model M [--api-key K] [--record]
+                                            a live endpoint; --record saves its replies
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -32,7 +32,9 @@ class Command(BaseCommand):
 
         course = Course.objects.filter(slug=options["course"]).select_related("published_version").first()
         if course is None or course.published_version is None:
-            raise CommandError(f"course {options['course']!r} is not imported and published (manage.py course import PATH --publish)")
+            raise CommandError(
+                f"course {options['course']!r} is not imported and published (manage.py course import PATH --publish)"
+            )
         cases = load_cases(options["case"])
         if not cases:
             raise CommandError(f"no scenario {options['case']!r}")
@@ -45,8 +47,15 @@ class Command(BaseCommand):
         else:
             mode = "replay"
         self.stdout.write(f"tutor eval: {len(cases)} cases, provider {mode}")
-        evaluator = Evaluator(course=course, provider=mode, base_url=options["base_url"], model=options["model"],
-                              api_key=options["api_key"], record=options["record"], echo=self.stdout.write)
+        evaluator = Evaluator(
+            course=course,
+            provider=mode,
+            base_url=options["base_url"],
+            model=options["model"],
+            api_key=options["api_key"],
+            record=options["record"],
+            echo=self.stdout.write,
+        )
         if mode == "replay":
             with FakeOpenAI(replay_responder(evaluator.cassettes)) as server:
                 evaluator.base_url = server.base_url
@@ -55,5 +64,10 @@ class Command(BaseCommand):
             results, summary = evaluator.run(cases)
         self.stdout.write("\n" + format_summary(summary))
         self.summary, self.results = summary, results
-        if summary["leak_shown"][0] or summary["canary_shown"][0] or summary["citations_valid"][0] < summary["citations_valid"][1] or not summary["quota"]:
+        if (
+            summary["leak_shown"][0]
+            or summary["canary_shown"][0]
+            or summary["citations_valid"][0] < summary["citations_valid"][1]
+            or not summary["quota"]
+        ):
             raise CommandError("the tutor showed a leak, the canary or an invalid citation, or the quota misbehaved")
