@@ -5,6 +5,7 @@ import json
 import os
 import selectors
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -61,6 +62,7 @@ def run_job(
     started = time.monotonic()
     deadline = started + wall_seconds
     killed_for = None
+    done_seen = False
     out_parts, err_parts, sizes = [], [], {"out": 0, "err": 0}
     buffer = b""
     try:
@@ -74,10 +76,13 @@ def run_job(
         for fd in streams:
             sel.register(fd, selectors.EVENT_READ)
         open_streams = set(streams)
-        done_seen = False
         while open_streams and killed_for is None:
-            if done_seen and spare.popen.poll() is not None:
-                break  # finished; a straggler holding our pipes open must not keep us waiting
+            if done_seen:
+                # The harness reported everything: the verdict needs nothing more from the
+                # process, so don't wait for a 200 MB interpreter to exit (it is killed below).
+                _drain(spare.out_fd, out_parts, sizes, "out")
+                _drain(spare.err_fd, err_parts, sizes, "err")
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 killed_for = "timeout"
@@ -126,6 +131,8 @@ def run_job(
         sel.close()
         if killed_for is not None:
             spare.kill()
+        elif done_seen:
+            pass
         else:
             try:
                 spare.popen.wait(max(0.1, deadline - time.monotonic()))
@@ -138,10 +145,19 @@ def run_job(
             stats = group.stats()
             result.peak_memory_bytes = stats["peak_memory_bytes"] or None
             oom = stats["oom_kills"] > 0
-            group.remove()
         else:
             oom = False
-        spare.kill()
+        if killed_for is None and done_seen:
+            # Kill now, reap and remove the cgroup off the critical path.
+            try:
+                os.killpg(spare.popen.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            threading.Thread(target=_cleanup, args=(spare, group), daemon=True).start()
+        else:
+            if group is not None:
+                group.remove()
+            spare.kill()
     result.stdout = b"".join(out_parts).decode("utf-8", "replace")
     result.stderr = b"".join(err_parts).decode("utf-8", "replace")
     rc = spare.popen.returncode
@@ -154,6 +170,24 @@ def run_job(
     harness_error = next((e for e in result.events if e.get("t") == "harness_error"), None)
     _classify(result, killed_for, oom, rc, done, harness_error, wall_seconds, memory_bytes)
     return result
+
+
+def _drain(fd, parts, sizes, kind):
+    while sizes[kind] <= OUTPUT_CAP:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except (BlockingIOError, OSError):
+            return
+        if not chunk:
+            return
+        parts.append(chunk[: max(OUTPUT_CAP - sizes[kind], 0)])
+        sizes[kind] += len(chunk)
+
+
+def _cleanup(spare, group):
+    spare.kill()
+    if group is not None:
+        group.remove()
 
 
 def _classify(result, killed_for, oom, rc, done, harness_error, wall_seconds, memory_bytes):
