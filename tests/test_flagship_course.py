@@ -1,0 +1,22 @@
+"""The flagship course, checked the way an instructor checks theirs: it validates, and through the
+real sandboxed grader every reference passes, every starter fails and every mutant fails."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+FLAGSHIP = Path(__file__).resolve().parent.parent / "content" / "zero-to-gpt"
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+
+def test_flagship_validates(capsys):
+    call_command("course", "validate", str(FLAGSHIP))
+    out = capsys.readouterr().out
+    assert "5 modules, 14 lessons, 15 exercises" in out
+
+
+def test_every_reference_passes_and_every_starter_and_mutant_fails(capsys):
+    call_command("course", "test", str(FLAGSHIP))  # raises CommandError on any miss
+    out = capsys.readouterr().out
+    assert "over 15 exercises" in out and "0 miss(es)" in out
