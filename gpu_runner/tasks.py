@@ -13,7 +13,7 @@ from django.conf import settings
 
 from gpu_runner import runtime, verdicts
 from gpu_runner.events import EventStream
-from gpu_runner.execute import execute
+from gpu_runner.execute import execute, merged_reference
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,7 @@ def run_job(job: dict) -> None:
     if stream is not None:
         # Show the verdict now; the database side stores the same result (same function, same
         # inputs) and only speaks up again if it decides differently.
-        device = payload.get("device", "cpu")
-        reference = payload.get("reference_events") or (job.get("reference") or {}).get(device)
+        reference = merged_reference(job, payload)
         tests = [{**t, "name": t.get("title") or t["id"]} for t in job["tests"]]
         result = verdicts.final_result(tests=tests, payload=payload, reference_events=reference)
         keys = ("status", "gradable", "score", "max_score", "message", "verdict", "tests", "metrics")

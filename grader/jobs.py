@@ -39,6 +39,7 @@ def build_job(
         "reference_tests": spec["tests"],
         "own_code": own_code or {},
     }
-    if "cpu" not in cached_reference or (spec["resources"]["device"] == "gpu" and "cuda" not in cached_reference):
-        job["reference_files"] = {f: bundle["solution"][f] for f in spec["files"]}
+    # The runner needs the reference solution whenever the cache lacks a test of this job (on the
+    # trusted worker only: it never enters the learner's sandbox).
+    job["reference_files"] = {f: bundle["solution"][f] for f in spec["files"]}
     return job

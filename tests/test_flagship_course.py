@@ -16,6 +16,7 @@ def test_flagship_validates(capsys):
     assert "5 modules, 14 lessons, 15 exercises" in out
 
 
+@pytest.mark.timeout(1500)
 def test_every_reference_passes_and_every_starter_and_mutant_fails(capsys):
     call_command("course", "test", str(FLAGSHIP))  # raises CommandError on any miss
     out = capsys.readouterr().out

@@ -13,6 +13,7 @@ import {
 import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
 import { searchKeymap, highlightSelectionMatches } from "@codemirror/search";
 import { python } from "@codemirror/lang-python";
+import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { tags } from "@lezer/highlight";
 
 const darkHighlight = HighlightStyle.define([
@@ -58,7 +59,7 @@ function create(parent, options) {
       lineNumbers(), highlightActiveLineGutter(), highlightSpecialChars(), history(), foldGutter(),
       drawSelection(), EditorState.allowMultipleSelections.of(true), indentOnInput(), bracketMatching(),
       closeBrackets(), rectangularSelection(), highlightActiveLine(), highlightSelectionMatches(),
-      indentUnit.of("    "), EditorState.tabSize.of(4),
+      indentUnit.of("    "), EditorState.tabSize.of(4), lintGutter(),
       keymap.of([...runKeys, ...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap, ...foldKeymap, indentWithTab]),
       options.language === "python" || !options.language ? python() : [],
       theme.of(themeFor(isDark())),
@@ -79,6 +80,15 @@ function create(parent, options) {
     setDoc: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }),
     setReadOnly: (flag) => view.dispatch({ effects: readOnly.reconfigure(EditorState.readOnly.of(flag)) }),
     focus: () => view.focus(),
+    // Problems by line number (validation of course files): a gutter marker and an underline.
+    setProblems: (problems) => {
+      const doc = view.state.doc;
+      const diagnostics = problems.map((p) => {
+        const line = doc.line(Math.max(1, Math.min(p.line, doc.lines)));
+        return { from: line.from, to: Math.max(line.from, line.to), severity: "error", message: p.message };
+      });
+      view.dispatch(setDiagnostics(view.state, diagnostics));
+    },
     gotoLine: (n) => {
       const line = view.state.doc.line(Math.max(1, Math.min(n, view.state.doc.lines)));
       view.dispatch({ selection: { anchor: line.from }, scrollIntoView: true });

@@ -193,3 +193,23 @@ def course_member(site, make_user):
     user = make_user("member")
     membership_enroll(user=user, course=Course.objects.get(slug="zero-to-gpt"))
     return "member"
+
+
+def test_a_training_exercise_draws_its_loss_curve_live(new_page, course_member, shot):
+    page = new_page()
+    log_in(page, course_member)
+    page.goto("/courses/zero-to-gpt/exercises/train-shakespeare/")
+    solution = (
+        ROOT / "content/zero-to-gpt/modules/03-transformers/exercises/train-shakespeare/solution/train.py"
+    ).read_text()
+    set_code(page, solution)
+    page.click("#run-btn")
+    chart = page.locator("#loss-chart")
+    expect(page.locator("#chart-box")).to_be_visible(timeout=120_000)
+    first = chart.get_attribute("aria-label")
+    page.wait_for_function(
+        f"document.getElementById('loss-chart').getAttribute('aria-label') !== {first!r}", timeout=60_000
+    )
+    assert "quick_run_loss" in page.locator("#chart-caption").inner_text()
+    expect(page.locator("#verdict")).to_be_visible(timeout=180_000)
+    shot(page, "training-chart")

@@ -72,6 +72,7 @@ def test_script_in_markdown_is_refused_and_never_runs(new_page, people):
     page.click("#save-btn")
     expect(page.locator("#problems")).to_contain_text("raw <script> is not allowed")
     expect(page.locator("#problems")).to_contain_text("event-handler attributes")
+    expect(page.locator(".cm-lint-marker-error").first).to_be_visible()  # marked next to the line
     assert page.evaluate("window.__xss") is None
     page.click("#publish-btn")
     expect(page.locator(".messages")).to_contain_text("Not published")

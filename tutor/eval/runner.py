@@ -128,8 +128,8 @@ class Evaluator:
     def grade(self, exercise, files):
         """Grade the learner's code for real (sandbox) and store it as their latest submission."""
         from gpu_runner import runtime, verdicts
-        from gpu_runner.execute import execute
-        from grader.models import ReferenceRun, Submission
+        from gpu_runner.execute import execute, merged_reference
+        from grader.models import Submission
         from grader.services import job_build, reference_store
 
         job = job_build(exercise=exercise, files=files, tests=exercise.spec["tests"], user=self.user, kind="eval")
@@ -139,12 +139,7 @@ class Evaluator:
         device = payload.get("device", "cpu")
         if payload.get("reference_events"):
             reference_store(content_hash=exercise.content_hash, device=device, events=payload["reference_events"])
-        reference = (
-            payload.get("reference_events")
-            or ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device)
-            .values_list("events", flat=True)
-            .first()
-        )
+        reference = merged_reference(job, payload)
         tests = [{**t, "name": t["title"]} for t in exercise.spec["tests"]]
         result = verdicts.final_result(tests=tests, payload=payload, reference_events=reference)
         return Submission.objects.create(

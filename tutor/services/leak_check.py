@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from gpu_runner import verdicts
-from grader.models import ReferenceRun
+from gpu_runner.execute import merged_reference
 from grader.services import job_build
 from tutor.services.guardrails import splice
 
@@ -67,14 +67,6 @@ async def _run_on_a_worker(job, wait_seconds: float) -> dict:
     return json.loads(reply[1])
 
 
-def _reference(exercise, device):
-    return (
-        ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device)
-        .values_list("events", flat=True)
-        .first()
-    )
-
-
 async def tests_passed_with(
     *, exercise, user, files: dict, failing_ids: list[str], wait_seconds: float = 60.0
 ) -> list[str]:
@@ -86,9 +78,7 @@ async def tests_passed_with(
     payload = await asyncio.to_thread(_run_here, job) if RUN_LOCALLY else await _run_on_a_worker(job, wait_seconds)
     if not payload.get("gradable", True):
         raise RuntimeError(payload.get("infrastructure_error", "the leak check could not run"))
-    reference = payload.get("reference_events") or await database_sync_to_async(_reference)(
-        exercise, payload.get("device", "cpu")
-    )
+    reference = merged_reference(job, payload)
     result = verdicts.grade(
         tests=tests,
         learner_events=payload.get("learner_events") or [],

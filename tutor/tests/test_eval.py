@@ -9,12 +9,12 @@ from django.core.management import call_command
 from courses.format.tree import load
 from courses.services import version_import, version_publish
 
-pytestmark = [pytest.mark.django_db, pytest.mark.sandbox, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sandbox, pytest.mark.slow]
 FLAGSHIP = Path(__file__).resolve().parents[2] / "content" / "zero-to-gpt"
 
 
 @pytest.fixture
-def flagship(db, settings):
+def flagship(transactional_db, settings):
     tree, problems = load(FLAGSHIP)
     assert not problems
     version, _ = version_import(tree=tree)

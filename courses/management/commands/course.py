@@ -11,9 +11,12 @@ rollback SLUG                          publish the previous published version
 list                                   courses and their versions
 """
 
+import os
 import shutil
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -39,6 +42,7 @@ class Command(BaseCommand):
         p = sub.add_parser("test", help="run references, starters and mutants through the grader")
         p.add_argument("path")
         p.add_argument("--exercise", default=None)
+        p.add_argument("--jobs", type=int, default=None, help="exercises checked at once (default: one per CPU)")
         p = sub.add_parser("import", help="import a folder as a new version")
         p.add_argument("path")
         p.add_argument("--publish", action="store_true")
@@ -99,9 +103,11 @@ class Command(BaseCommand):
             )
         )
 
-    def do_test(self, path, exercise, **_):
+    def do_test(self, path, exercise, jobs, **_):
         from gpu_runner import runtime
         from gpu_runner.sandbox.diagnose import sandbox_status
+        from gpu_runner.sandbox.launch import Launcher
+        from gpu_runner.sandbox.pool import WarmPool
         from grader.course_check import check_exercise
 
         tree, spec, problems = self._load_valid(path)
@@ -115,11 +121,10 @@ class Command(BaseCommand):
             if exercise not in spec["exercises"]:
                 raise CommandError(f"no exercise {exercise!r} in {path} (exercises: {', '.join(order)})")
             order = [exercise]
-        pool = runtime.pool()
         self.stdout.write(
             f"{'exercise':<18} {'candidate':<28} {'expect':<6} {'tests':>7}  {'result':<6} {'time':>6}  detail"
         )
-        rows, started = [], time.monotonic()
+        rows, started, lock = [], time.monotonic(), threading.Lock()
 
         def show(row):
             mark = self.style.SUCCESS("ok") if row.ok else self.style.ERROR("MISS")
@@ -129,19 +134,28 @@ class Command(BaseCommand):
             )
             sys.stdout.flush()
 
-        try:
-            for slug in order:
-                rows += check_exercise(
+        def check(slug):
+            # One warm pool per thread: exercises are checked side by side, one per core.
+            pool = WarmPool(Launcher(runtime.sandbox_config()), enabled=True)
+            try:
+                found = check_exercise(
                     tree,
                     spec,
                     spec["exercises"][slug],
                     pool=pool,
                     data_dir=settings.DATASET_CACHE_DIR,
                     mirror_dir=settings.COURSE_ASSETS_DIR,
-                    progress=show,
                 )
-        finally:
-            pool.close()
+            finally:
+                pool.close()
+            with lock:
+                for row in found:
+                    show(row)
+            return found
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as executor:
+            for found in executor.map(check, order):
+                rows += found
         misses = [r for r in rows if not r.ok]
         summary = (
             f"{len(rows)} runs over {len(order)} exercises in {time.monotonic() - started:.0f}s: {len(misses)} miss(es)"

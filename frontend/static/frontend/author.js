@@ -12,6 +12,7 @@
   function showProblems(problems) {
     var list = $("problems"), mine = problems.filter(function (p) { return p.file === data.path; });
     var others = problems.length - mine.length;
+    if (editor && editor.setProblems) editor.setProblems(mine);  // markers next to the lines
     list.textContent = "";
     mine.forEach(function (p) {
       var li = document.createElement("li"), a = document.createElement("button");
