@@ -83,16 +83,7 @@ class LiveGrader:
         spec = self.tests[test_id]
         blockers = [d for d in spec.get("depends_on") or [] if self.status.get(d) not in (None, "passed")]
         if blockers:
-            row = {
-                "id": spec["id"],
-                "name": spec.get("name") or spec["id"],
-                "status": "skipped",
-                "message": f"Skipped: it builds on {', '.join(blockers)}, which did not pass.",
-                "skipped_because": blockers,
-                "visibility": spec.get("visibility"),
-                "points": 0,
-                "max_points": spec.get("points", 1),
-            }
+            row = verdicts.skipped_row(spec, blockers)
         else:
             summary = verdicts.summarize(self.events)
             row = verdicts.grade_test(spec, summary["tests"].get(test_id), self.ref["tests"].get(test_id), process={})

@@ -114,10 +114,8 @@ def _failure_text(out: dict, failures: list, visible: bool) -> str:
     return text
 
 
-def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict) -> dict:
-    """One test's verdict. `spec` is the exercise's test entry; `mine` / `ref` come from summarize()."""
-    visible = spec.get("visibility", "visible") == "visible"
-    out = {
+def blank_row(spec: dict) -> dict:
+    return {
         "id": spec["id"],
         "name": spec.get("name") or spec["id"],
         "visibility": spec.get("visibility", "visible"),
@@ -133,6 +131,17 @@ def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict
         "skipped_because": [],
         "error": None,
     }
+
+
+def skipped_row(spec: dict, blockers: list[str]) -> dict:
+    message = f"Skipped: it builds on {', '.join(blockers)}, which did not pass."
+    return {**blank_row(spec), "status": "skipped", "skipped_because": blockers, "message": message}
+
+
+def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict) -> dict:
+    """One test's verdict. `spec` is the exercise's test entry; `mine` / `ref` come from summarize()."""
+    visible = spec.get("visibility", "visible") == "visible"
+    out = blank_row(spec)
     if ref is None or not ref.get("finished") or ref.get("outcome") != "ok":
         out.update(
             status="error",
@@ -232,22 +241,7 @@ def grade(
             row = grade_test(spec, None, ref["tests"].get(spec["id"]), process={"verdict": "syntax"})
             row.update(status="error", message=syntax_message(err), error={"type": "SyntaxError", **err})
         elif blockers:
-            row = {
-                "id": spec["id"],
-                "name": spec.get("name") or spec["id"],
-                "visibility": spec.get("visibility", "visible"),
-                "max_points": spec.get("points", 1),
-                "points": 0,
-                "status": "skipped",
-                "message": f"Skipped: it builds on {', '.join(blockers)}, which did not pass.",
-                "expected": None,
-                "actual": None,
-                "output": "",
-                "output_truncated": False,
-                "duration": None,
-                "skipped_because": blockers,
-                "error": None,
-            }
+            row = skipped_row(spec, blockers)
         else:
             row = grade_test(
                 spec,
