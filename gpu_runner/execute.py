@@ -113,6 +113,18 @@ class LiveGrader:
                 self.metric_sent[name] = now
 
 
+def _with_address_space(job, device) -> dict:
+    """Where no memory cgroup can be made (a non-root worker), RLIMIT_AS is the memory limit.
+    It breaks CUDA, so GPU jobs go without; torch itself maps ~0.7 GB of address space."""
+    from gpu_runner.sandbox import cgroups
+
+    limits = dict(job["_limits"])
+    if device == "cpu" and not cgroups.available():
+        baseline = 1024 if "torch" in (job.get("preload") or []) else 256
+        limits["address_space_bytes"] = (int(job["_resources"].get("memory_mb", 1024)) + baseline) << 20
+    return limits
+
+
 def _sandbox_job(job, *, files, support, tests, device, config) -> dict:
     return {
         "files": files,
@@ -128,7 +140,7 @@ def _sandbox_job(job, *, files, support, tests, device, config) -> dict:
             for t in tests
         ],
         "test_sources": {t["file"]: job["test_sources"][t["file"]] for t in tests},
-        "limits": job["_limits"],
+        "limits": _with_address_space(job, device),
         "seed": job.get("seed", 0),
         "device": device,
         "config": config,

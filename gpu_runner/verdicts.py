@@ -145,7 +145,7 @@ def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict
     if ref is None or not ref.get("finished") or ref.get("outcome") != "ok":
         out.update(
             status="error",
-            message="The reference solution did not complete this test, so it cannot be graded. Course staff have been told.",
+            message="The reference solution did not complete this test, so it cannot be graded.",
         )
         out["reference_failed"] = True
         return out
