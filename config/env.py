@@ -65,6 +65,13 @@ def redis_url(url: str, *, name: str = "REDIS_URL") -> str:
     return url
 
 
+def channel_layer_hosts(url: str) -> list[dict]:
+    """channels-redis waits on BZPOPMIN for 5 s at a time; redis-py 8 also gives every socket a
+    5 s read timeout by default, so an idle socket could time out just before Redis answers and
+    kill the consumer. The read timeout must stay above the blocking wait."""
+    return [{"address": url, "socket_timeout": 30, "socket_connect_timeout": 5, "health_check_interval": 30}]
+
+
 def celery_broker_url(url: str) -> str:
     """Kombu spells a unix-socket Redis `redis+socket://`; redis-py and channels-redis spell it `unix://`."""
     if url.startswith("unix://"):

@@ -186,21 +186,23 @@ def sanitize(raw_html: str) -> str:
     )
 
 
-def _crossrefs_to_links(text: str, link_base: str) -> str:
+def _crossrefs_to_links(text: str, link_base: str, labels: dict) -> str:
     def repl(match):
         slug, anchor = match.group(1), match.group(2)
         href = f"{link_base}{slug}/" + (f"#{anchor}" if anchor else "")
-        label = f"{slug}#{anchor}" if anchor else slug
+        ref = f"{slug}#{anchor}" if anchor else slug
+        label = labels.get(ref, ref).replace("[", "(").replace("]", ")")
         return f"[{label}]({href})"
 
     return _CROSSREF.sub(repl, text)
 
 
-def render(source: str, *, link_base: str = "", allow_html: bool = True) -> Rendered:
-    """Render Markdown. `[[lesson-slug#anchor]]` becomes a link under `link_base`."""
+def render(source: str, *, link_base: str = "", allow_html: bool = True, link_labels: dict | None = None) -> Rendered:
+    """Render Markdown. `[[lesson-slug#anchor]]` becomes a link under `link_base`, labelled from
+    `link_labels` ("Lesson › Section") when given."""
     md = _LESSON_MD if allow_html else _PLAIN_MD
     crossrefs = [(source.count("\n", 0, m.start()) + 1, m.group(1), m.group(2)) for m in _CROSSREF.finditer(source)]
-    tokens = md.parse(_crossrefs_to_links(source, link_base) if link_base else source)
+    tokens = md.parse(_crossrefs_to_links(source, link_base, link_labels or {}) if link_base else source)
     body = md.renderer.render(tokens, md.options, {})
     out = Rendered(html=sanitize(body), crossrefs=crossrefs)
     lines = source.splitlines()

@@ -6,7 +6,7 @@ here reads `settings.X` of another module at import time.
 
 from pathlib import Path
 
-from config.env import celery_broker_url, database_config, env, redis_url
+from config.env import celery_broker_url, channel_layer_hosts, database_config, env, redis_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # Everything a running instance writes (SQLite file, Redis socket, dataset cache, logs) lives here.
@@ -86,7 +86,7 @@ KEY_PREFIX = env.str("FROMSCRATCH_KEY_PREFIX", default="")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{KEY_PREFIX}asgi"},
+        "CONFIG": {"hosts": channel_layer_hosts(REDIS_URL), "prefix": f"{KEY_PREFIX}asgi"},
     },
 }
 

@@ -1,7 +1,7 @@
 """Production: every required variable must be present and well formed, or start-up stops with
 one line naming it (see config/env.py)."""
 
-from config.env import ConfigError, database_config, env, redis_url, require
+from config.env import ConfigError, channel_layer_hosts, database_config, env, redis_url, require
 from config.settings.base import *  # noqa: F403
 from config.settings.base import CHANNEL_LAYERS
 
@@ -11,7 +11,7 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ConfigError("DATABASE_URL is malformed: production runs on PostgreSQL (postgres://...)")
 
 REDIS_URL = redis_url(require("REDIS_URL", hint="redis://host:6379/0"))
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = channel_layer_hosts(REDIS_URL)
 CELERY_BROKER_URL = REDIS_URL if not REDIS_URL.startswith("unix://") else "redis+socket://" + REDIS_URL[7:]
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "fs"}

@@ -38,6 +38,22 @@ def _exercise_hash(ex: dict, manifest: dict, spec: dict, seen=None) -> str:
     return hashlib.sha256(json.dumps(sorted(parts.items())).encode()).hexdigest()
 
 
+def link_labels(spec: dict) -> dict:
+    """How [[lesson#anchor]] links read: "Lesson title › Section title"."""
+    labels = {}
+    for slug, lesson in spec["lessons"].items():
+        labels[slug] = lesson["title"]
+        for h in rendering.render(lesson["body"]).toc:
+            labels[f"{slug}#{h['anchor']}"] = f"{lesson['title']} › {h['text']}"
+    return labels
+
+
+def _without_title(prompt: str, title: str) -> str:
+    """The exercise page shows the title already; drop a prompt's own leading `# Title`."""
+    first, _, rest = prompt.lstrip().partition("\n")
+    return rest if first.startswith("# ") else prompt
+
+
 @transaction.atomic
 def version_import(
     *, tree: CourseTree, user=None, note: str = "", dataset_dirs: tuple = ()
@@ -82,6 +98,7 @@ def version_import(
         note=note[:300],
     )
     link_base = lesson_link_base(course.slug)
+    labels = link_labels(spec)
     # Lessons and exercises share one position sequence per module, in module.toml item order.
     for module_position, m in enumerate(spec["modules"]):
         module = Module.objects.create(
@@ -97,7 +114,7 @@ def version_import(
             if kind != "lesson":
                 continue
             lesson = spec["lessons"][slug]
-            rendered = rendering.render(lesson["body"], link_base=link_base)
+            rendered = rendering.render(lesson["body"], link_base=link_base, link_labels=labels)
             Lesson.objects.create(
                 version=version,
                 module=module,
@@ -129,7 +146,9 @@ def version_import(
                 path=ex["path"],
                 device=ex["resources"]["device"],
                 points=ex["points"],
-                prompt_html=rendering.render(ex["prompt"], link_base=link_base).html,
+                prompt_html=rendering.render(
+                    _without_title(ex["prompt"], ex["title"]), link_base=link_base, link_labels=labels
+                ).html,
                 spec={k: v for k, v in ex.items() if not k.startswith("_")},
                 content_hash=_exercise_hash(ex, manifest, spec),
             )

@@ -42,9 +42,11 @@ def clean_text(text) -> str:
     return text
 
 
-def render_plain(text: str, course_slug: str) -> str:
+def render_plain(text: str, course_slug: str, labels: dict | None = None) -> str:
     """Markdown from people and models: no raw HTML at all, then sanitised."""
-    return rendering.render(text, link_base=f"/courses/{course_slug}/lessons/", allow_html=False).html
+    return rendering.render(
+        text, link_base=f"/courses/{course_slug}/lessons/", allow_html=False, link_labels=labels
+    ).html
 
 
 def message_add_learner(*, conversation: Conversation, text: str, context: dict | None = None) -> Message:

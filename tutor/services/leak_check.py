@@ -57,7 +57,8 @@ async def _run_on_a_worker(job, wait_seconds: float) -> dict:
     key = f"{settings.KEY_PREFIX}tutor:check:{uuid.uuid4().hex}"
     job["reply_to"] = key
     await asyncio.to_thread(app.send_task, "gpu_runner.run_job", args=[job], queue="grade.cpu")
-    client = aredis.Redis.from_url(settings.REDIS_URL)
+    # The read timeout must outlast the blocking wait (redis-py's default is 5 s).
+    client = aredis.Redis.from_url(settings.REDIS_URL, socket_timeout=wait_seconds + 10)
     try:
         reply = await client.blpop([key], timeout=wait_seconds)
     finally:

@@ -16,7 +16,7 @@ from tutor.services import guardrails, leak_check
 from tutor.services.context import build_prompt
 from tutor.services.conversations import render_plain
 from tutor.services.providers import ProviderError, provider_for
-from tutor.services.retrieval import anchors_for
+from tutor.services.retrieval import anchors_for, labels_for
 
 CANARY_GUARD = 24  # trailing characters held back so a canary can never stream out whole
 REFUSAL = (
@@ -163,7 +163,8 @@ async def stream_reply(*, conversation, question_message, code=None, focus_test=
     @database_sync_to_async
     def save():
         reply.text = text
-        reply.html = render_plain(text, conversation.course.slug)
+        version = conversation.course.published_version
+        reply.html = render_plain(text, conversation.course.slug, labels_for(version) if version else None)
         reply.status, reply.flags, reply.sidecar = status, flags, sidecar
         reply.tokens_in, reply.tokens_out = usage["tokens_in"], usage["tokens_out"]
         reply.cost_usd = _cost(usage)

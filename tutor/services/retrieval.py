@@ -144,6 +144,15 @@ def index_for(version) -> Index:
     return index
 
 
+def labels_for(version) -> dict[str, str]:
+    """How citations read in a reply: "Lesson title › Section title"."""
+    labels = {}
+    for slug, title, toc in Lesson.objects.filter(version=version).values_list("slug", "title", "toc"):
+        labels[slug] = title
+        labels.update({f"{slug}#{h['anchor']}": f"{title} › {h['text']}" for h in toc})
+    return labels
+
+
 def anchors_for(version) -> set[str]:
     """Every citable reference: "lesson" and "lesson#anchor"."""
     refs = set()
