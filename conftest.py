@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import Worker, free_port, service_env
+from tests.services import Worker, die_with_parent, free_port, service_env
 
 ROOT = Path(__file__).resolve().parent
 pytest_plugins = ["tests.fixtures"]
@@ -64,6 +64,7 @@ def asgi_server(django_db_setup, tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
