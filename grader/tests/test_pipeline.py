@@ -196,3 +196,16 @@ def test_a_stale_result_does_not_overwrite_a_newer_attempt(student):
     )
     s.refresh_from_db()
     assert s.status == "queued"
+
+
+def test_history_lists_attempts_and_shows_a_diff(student_client, student, celery_worker):
+    first = wait_finished(submit(student_client, {"stats.py": "def mean(xs):\n    return 0\n"}).json()["id"])
+    second = wait_finished(submit(student_client, {"stats.py": SOLUTION}).json()["id"])
+    history = student_client.get("/courses/demo/exercises/mean/history/").content.decode()
+    assert f"/submissions/{first.pk}/" in history and f"/submissions/{second.pk}/" in history
+    detail = student_client.get(f"/submissions/{second.pk}/").content.decode()
+    assert "Changes since the previous attempt" in detail
+    assert (
+        '<div class="del">-    return 0</div>' in detail
+        and '<div class="add">+    return sum(xs) / len(xs)</div>' in detail
+    )
