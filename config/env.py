@@ -69,7 +69,7 @@ def channel_layer_hosts(url: str) -> list[dict]:
     """channels-redis waits on BZPOPMIN for 5 s at a time; redis-py 8 also gives every socket a
     5 s read timeout by default, so an idle socket could time out just before Redis answers and
     kill the consumer. The read timeout must stay above the blocking wait."""
-    return [{"address": url, "socket_timeout": 30, "socket_connect_timeout": 5, "health_check_interval": 30}]
+    return [{"address": url, "socket_timeout": 15, "socket_connect_timeout": 5}]
 
 
 def celery_broker_url(url: str) -> str:

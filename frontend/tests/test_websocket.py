@@ -42,6 +42,7 @@ async def test_socket_without_a_session_is_closed_with_4401():
         application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
     )
     connected, code = await comm.connect()
+    await comm.disconnect()  # let the application finish before the test's event loop closes
     assert not connected
     assert code == 4401
 
@@ -56,6 +57,7 @@ async def test_socket_from_another_origin_is_refused(make_user):
     ]
     comm = WebsocketCommunicator(application, "/ws/ping/", headers=headers)
     connected, _ = await comm.connect()
+    await comm.disconnect()
     assert not connected
 
 

@@ -168,6 +168,7 @@ async def test_another_learner_cannot_open_the_conversation(student, course, mak
         application, f"/ws/tutor/{convo.pk}/", headers=await database_sync_to_async(headers_for)(other)
     )
     connected, code = await comm.connect()
+    await comm.disconnect()  # let the application finish before the test's event loop closes
     assert not connected and code == 4403
 
 
