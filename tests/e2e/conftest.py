@@ -1,5 +1,6 @@
-"""Browser tests: Debian's chromium driven by the Python playwright package (never
-`playwright install`), against a real daphne, a real Celery worker and the real sandbox.
+"""Browser tests: Debian's chromium driven by the Python playwright package, against a real
+daphne, a real Celery worker and the real sandbox. Browsers are never downloaded (`playwright
+install` would fail here, and never runs).
 
 Run on their own (`pytest -m e2e`): Playwright's sync API keeps an event loop running, which
 would break async tests that came after it. Screenshots go to $FS_E2E_OUTPUT (default
