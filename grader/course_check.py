@@ -10,6 +10,7 @@ runner (sandbox, warm pool, trusted comparison):
 from dataclasses import dataclass
 
 from courses.format.exercises import bundle as split_bundle
+from courses.format.exercises import mutant_sources
 from courses.format.tree import CourseTree
 from gpu_runner import verdicts
 from gpu_runner.execute import execute
@@ -120,9 +121,7 @@ def check_exercise(
         )
     ]
     for mutant in ex.get("mutants", []):
-        files = dict(bundle["solution"])
-        for target, source in mutant["files"].items():
-            files[target] = bundle["mutants"][source]
+        files = {**bundle["solution"], **mutant_sources(mutant, bundle)}
         candidates.append((f"mutant:{mutant['name']}", files, mutant.get("fails") or []))
     for name, files, must_fail in candidates:
         payload = execute(job(files, reference), pool=pool, data_dir=data_dir, mirror_dir=mirror_dir)

@@ -105,6 +105,7 @@ class Evaluator:
 
     def learner_files(self, case) -> tuple[object, dict, set, list]:
         """(exercise, the learner's files, functions the mutant changed, tests it fails)."""
+        from courses.format.exercises import mutant_sources
         from courses.selectors import exercise_bundle, exercise_in_version
 
         exercise = exercise_in_version(version=self.course.published_version, slug=case["exercise"])
@@ -114,9 +115,9 @@ class Evaluator:
         if case.get("mutant"):
             mutant = next(m for m in exercise.spec["mutants"] if m["name"] == case["mutant"])
             files = {f: bundle["solution"][f] for f in exercise.spec["files"]}
-            for target, source in mutant["files"].items():
-                files[target] = bundle["mutants"][source]
-                changed |= changed_functions(bundle["solution"][target], files[target])
+            for target, text in mutant_sources(mutant, bundle).items():
+                files[target] = text
+                changed |= changed_functions(bundle["solution"][target], text)
             fails = mutant.get("fails") or []
         first = exercise.spec["files"][0]
         if case.get("code_comment"):
