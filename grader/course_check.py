@@ -10,7 +10,7 @@ runner (sandbox, warm pool, trusted comparison):
 from dataclasses import dataclass
 
 from courses.format.exercises import bundle as split_bundle
-from courses.format.exercises import mutant_sources
+from courses.format.mutants import mutant_sources
 from courses.format.tree import CourseTree
 from gpu_runner import verdicts
 from gpu_runner.execute import execute

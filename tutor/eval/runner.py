@@ -105,7 +105,7 @@ class Evaluator:
 
     def learner_files(self, case) -> tuple[object, dict, set, list]:
         """(exercise, the learner's files, functions the mutant changed, tests it fails)."""
-        from courses.format.exercises import mutant_sources
+        from courses.format.mutants import mutant_sources
         from courses.selectors import exercise_bundle, exercise_in_version
 
         exercise = exercise_in_version(version=self.course.published_version, slug=case["exercise"])
