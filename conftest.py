@@ -79,3 +79,12 @@ def asgi_server(django_db_setup, tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit windows live in the cache (config/ratelimits.py): each test starts with none used."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    yield

@@ -1,7 +1,10 @@
 """Grading latency over the real path: HTTP submit -> Redis -> Celery worker -> bubblewrap sandbox
 -> trusted comparison -> database -> result event on the websocket.
 
-    python bench/grading_latency.py [--runs 30]
+    python bench/grading_latency.py [--runs 30] [--warm-only] [--json out.json]
+
+FROMSCRATCH_BENCH_ROOT=<checkout> benchmarks another checkout with this script (bench/ab.py uses
+it to interleave this commit with an older one on the same machine).
 
 Prints p50/p95 for a pure-Python exercise and a torch exercise, with and without the warm pool,
 and the sandbox's start cost against a bare `python -c pass`. Everything runs on this machine in
@@ -26,7 +29,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("FROMSCRATCH_BENCH_ROOT") or Path(__file__).resolve().parent.parent).resolve()
 sys.path.insert(0, str(ROOT))
 
 SOFTMAX = {
@@ -196,6 +199,8 @@ def sandbox_start_cost(runs=30):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--warm-only", action="store_true", help="skip the cold (no pool) rows")
+    parser.add_argument("--json", help="also write the rows (seconds per run) to this file")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     var = Path(tempfile.mkdtemp(prefix="fs-bench-"))
@@ -236,7 +241,7 @@ def main():
             ("pure Python (mean)", "mean", {"stats.py": MEAN}, 0.5),
             ("torch (softmax)", "softmax", {"softmax.py": SOFTMAX["solution/softmax.py"]}, 3.0),
         ]
-        for warm in (True, False):
+        for warm in (True,) if args.warm_only else (True, False):
             platform.worker(warm)
             time.sleep(6 if warm else 2)
             for label, exercise, files, pause in cases:
@@ -268,6 +273,13 @@ def main():
     for label, mode, times in rows:
         print(
             f"| {label} | {mode} | {statistics.median(times) * 1000:.0f} ms | {percentile(times, 0.95) * 1000:.0f} ms | {len(times)} |"
+        )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {"root": str(ROOT), "rows": [{"exercise": lb, "mode": m, "seconds": t} for lb, m, t in rows]},
+                indent=1,
+            )
         )
     print(
         f"\nsandbox start: bare `python -c pass` {bare * 1000:.1f} ms; a cold sandboxed harness with an empty job "

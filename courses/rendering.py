@@ -4,7 +4,8 @@ markdown-it-py (CommonMark + tables) with dollar math (left as TeX for KaTeX in 
 admonitions (`!!! note "Title"`), Pygments-highlighted code, and stable heading anchors: the id
 comes from the heading text, or from an explicit `{#anchor}` at the end of the heading, which
 authors use to keep an anchor fixed when they reword a heading (the tutor cites anchors).
-Everything is sanitised with nh3 afterwards, whatever the author wrote.
+Everything is sanitised with nh3 afterwards, whatever the author wrote, and every id in the
+output is prefixed `user-content-` (the anchor `chain` is the element `user-content-chain`).
 """
 
 import html
@@ -175,6 +176,19 @@ _LESSON_MD = markdown_parser(allow_html=True)
 _PLAIN_MD = markdown_parser(allow_html=False)
 
 
+# Every id in author- or tutor-written HTML gets this prefix, as GitHub does: content shares the
+# page with our own elements (`exercise-data`, `submit-btn`, ...) and must not create, shadow or
+# clobber one (`document.getElementById`, `window.<id>`). Links keep `#anchor`; site.js lands
+# `#anchor` on `user-content-anchor`, so tutor citations and old links still work.
+CONTENT_ID_PREFIX = "user-content-"
+
+
+def _prefix_ids(tag: str, attribute: str, value: str) -> str:
+    if attribute != "id" or value.startswith(CONTENT_ID_PREFIX):  # re-sanitising keeps one prefix
+        return value
+    return CONTENT_ID_PREFIX + value
+
+
 def sanitize(raw_html: str) -> str:
     return nh3.clean(
         raw_html,
@@ -183,6 +197,7 @@ def sanitize(raw_html: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=_prefix_ids,
     )
 
 

@@ -20,7 +20,15 @@ import redis
 import redis.asyncio as aredis
 from django.conf import settings
 
+from gpu_runner.wire import jsonsafe
+
 LOG_TTL_SECONDS = 7 * 24 * 3600
+# The fields of a result that the `result` event carries (docs/result-schema.md, "Live events").
+RESULT_EVENT_KEYS = ("status", "gradable", "score", "max_score", "message", "verdict", "tests", "metrics")
+
+
+def result_event(result: dict, *, kind: str) -> dict:
+    return {"kind": kind, **{k: result[k] for k in RESULT_EVENT_KEYS if k in result}}
 
 
 def group_name(submission_id: int) -> str:
@@ -56,7 +64,7 @@ class _Publisher:
             submission_id, event, future = await self.queue.get()
             try:
                 key = log_key(submission_id)
-                body = json.dumps(event, separators=(",", ":"))
+                body = json.dumps(event, separators=(",", ":"), allow_nan=False)
                 seq = await self.client.rpush(key, body)
                 if seq == 1:
                     await self.client.expire(key, LOG_TTL_SECONDS)
@@ -94,7 +102,8 @@ class EventStream:
         self.pending = []
 
     def emit(self, type_: str, **data) -> None:
-        event = {"type": type_, "attempt": self.attempt, "at": round(time.time(), 3), **data}
+        # jsonsafe: browsers and PostgreSQL read these, and JSON has no NaN.
+        event = jsonsafe({"type": type_, "attempt": self.attempt, "at": round(time.time(), 3), **data})
         self.pending.append(_get_publisher().submit(self.submission_id, event))
 
     def flush(self, timeout: float = 10.0) -> list[dict]:

@@ -3,15 +3,18 @@ exist, run the learner's code in a sandbox, stream per-test verdicts live, and r
 payload the database side records (DESIGN.md §3-§5). Needs no database: a GPU host only needs
 the broker."""
 
+import logging
 import time
 
-from gpu_runner import datasets, verdicts
+from gpu_runner import datasets, verdicts, wire
 from gpu_runner.device import cuda_available
 from gpu_runner.sandbox.pool import SandboxUnavailable, WarmPool
 from gpu_runner.sandbox.session import run_job
+from gpu_runner.summary import evidence_by_test
 
+log = logging.getLogger(__name__)
 RUNNER_VERSION = "fromscratch-runner/1.0"
-KEEP_EVENTS = {"syntax", "load", "start", "obs", "metric", "test", "done", "harness_error"}
+KEEP_EVENTS = {"syntax", "load", "start", "obs", "metric", "test", "done", "harness_error", "integrity"}
 METRIC_FLUSH_SECONDS = 0.15
 
 
@@ -43,6 +46,7 @@ class LiveGrader:
         self.status = {}
         self.metric_buffer, self.metric_sent = {}, {}
         self.logs = 0
+        self.progress_sent = {}
 
     def on_event(self, event) -> bool:
         """Handle one harness event; True asks the session to stop the run early."""
@@ -66,17 +70,23 @@ class LiveGrader:
             self.stream.emit("syntax", message=verdicts.syntax_message(event.get("error") or {}))
         elif t == "metric":
             key = str(event.get("name"))
-            self.metric_buffer.setdefault(key, []).append(
-                [event.get("step"), verdicts._decode_float(event.get("value"))]
-            )
+            if type(event.get("step")) is int:
+                self.metric_buffer.setdefault(key[:100], []).append(
+                    [event["step"], wire.safe_float(event.get("value"))]
+                )
             self._flush_metrics()
         elif t == "log" and self.logs < 500:
             self.logs += 1
-            self.stream.emit("log", test=event.get("test"), line=str(event.get("line", ""))[:500])
+            self.stream.emit("log", test=_text(event.get("test")), line=_text(event.get("line"), 500))
         elif t == "progress":
-            self.stream.emit(
-                "progress", test=event.get("test"), fraction=event.get("fraction"), label=event.get("label", "")
-            )
+            # At most a few a second reach Redis and the browser, whatever the process sends.
+            test, now = _text(event.get("test")), time.monotonic()
+            fraction = wire.as_float(event.get("fraction"))
+            if fraction is not None and now - self.progress_sent.get(test, 0) >= 1 / wire.MAX_PROGRESS_PER_SECOND:
+                self.progress_sent[test] = now
+                self.stream.emit(
+                    "progress", test=test, fraction=max(0.0, min(1.0, fraction)), label=_text(event.get("label"), 80)
+                )
         return False
 
     def _judge(self, test_id) -> dict:
@@ -85,8 +95,23 @@ class LiveGrader:
         if blockers:
             row = verdicts.skipped_row(spec, blockers)
         else:
-            summary = verdicts.summarize(self.events)
-            row = verdicts.grade_test(spec, summary["tests"].get(test_id), self.ref["tests"].get(test_id), process={})
+            # This test's events and the run's integrity events only: folding the whole stream
+            # at every test's end made a job's live judging quadratic in its events.
+            mine = verdicts.summarize(
+                [
+                    e
+                    for e in self.events
+                    if isinstance(e, dict) and (e.get("test") == test_id or e.get("t") == "integrity")
+                ]
+            )
+            tampered = evidence_by_test(mine, [spec], {})
+            row = verdicts.grade_test(
+                spec,
+                mine["tests"].get(test_id),
+                self.ref["tests"].get(test_id),
+                process={},
+                tampered=tampered.get(test_id, ()),
+            )
         self.status[test_id] = row["status"]
         return row
 
@@ -111,6 +136,10 @@ class LiveGrader:
                 self.stream.emit("metric", name=name, points=points)
                 self.metric_buffer[name] = []
                 self.metric_sent[name] = now
+
+
+def _text(v, limit=300) -> str:
+    return v[:limit] if isinstance(v, str) else ""
 
 
 def _with_address_space(job, device) -> dict:
@@ -149,7 +178,12 @@ def _sandbox_job(job, *, files, support, tests, device, config) -> dict:
 
 def _run(pool: WarmPool, job, *, files, tests, device, config, on_event=None, reference=False):
     resources = job["_resources"]
-    spare = pool.take(preload=tuple(job.get("preload") or ()), gpu=device == "cuda", work_mb=resources.get("disk_mb"))
+    spare = pool.take(
+        preload=tuple(job.get("preload") or ()),
+        gpu=device == "cuda",
+        work_mb=resources.get("disk_mb"),
+        data=job.get("_datasets"),
+    )
     try:
         support = job.get("reference_support_files" if reference else "support_files") or {}
         return run_job(
@@ -158,6 +192,7 @@ def _run(pool: WarmPool, job, *, files, tests, device, config, on_event=None, re
             wall_seconds=float(resources.get("wall_seconds", 30)),
             memory_bytes=int(resources.get("memory_mb", 1024)) << 20,
             pids_max=int(resources.get("processes", 128)),
+            cpus=max(1.0, float(resources.get("threads", 1))),
             on_event=on_event,
         )
     finally:
@@ -183,10 +218,8 @@ def _process_info(run) -> dict:
     }
 
 
-def merged_reference(job: dict, payload: dict) -> list:
-    """The job's cached reference observations plus those this run computed."""
-    cached = (job.get("reference") or {}).get(payload.get("device", "cpu")) or []
-    return list(cached) + list(payload.get("reference_events") or [])
+def named_tests(job: dict) -> list[dict]:
+    return [{**t, "name": t.get("title") or t.get("name") or t["id"]} for t in job.get("tests") or []]
 
 
 def execute(job: dict, *, pool: WarmPool, data_dir, mirror_dir: str = "", stream=None) -> dict:
@@ -200,11 +233,29 @@ def execute(job: dict, *, pool: WarmPool, data_dir, mirror_dir: str = "", stream
         "started_at": started,
         "gradable": True,
     }
+    graded_against = None
     try:
-        _execute(job, pool=pool, data_dir=data_dir, mirror_dir=mirror_dir, stream=stream, payload=payload)
-    except (JobError, SandboxUnavailable, datasets.DatasetError) as exc:
+        graded_against = _execute(
+            job, pool=pool, data_dir=data_dir, mirror_dir=mirror_dir, stream=stream, payload=payload
+        )
+    except datasets.DatasetError as exc:  # the detail is for instructors (recorded), never the learner
+        payload.update(gradable=False, infrastructure_error=datasets.LEARNER_MESSAGE, dataset_error=str(exc))
+    except (JobError, SandboxUnavailable) as exc:
         payload.update(gradable=False, infrastructure_error=str(exc))
+    except Exception:  # a grader bug must end this job, not loop through retries
+        log.exception("grading job for submission %s failed", job.get("submission_id"))
+        payload.update(
+            gradable=False,
+            infrastructure_error="the grader failed unexpectedly (the error is logged for the operators)",
+        )
     payload["finished_at"] = time.time()
+    if job.get("kind") != "reference":
+        # The one verdict: computed here, once, from the job's tests, the reference observations
+        # this run was graded against (cached plus any computed now) and the learner's events.
+        # The database side stores this dict; it never grades again.
+        payload["result"] = verdicts.final_result(
+            tests=named_tests(job), payload=payload, reference_events=graded_against
+        )
     return payload
 
 
@@ -225,8 +276,7 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
     device = "cuda" if use_gpu else "cpu"
     payload["device"] = device
     job = {**job, "_resources": resources, "_limits": _limits(resources)}
-    for dataset in job.get("datasets") or []:
-        datasets.ensure(data_dir, dataset, mirror_dir=mirror_dir)
+    job["_datasets"] = datasets.ensure_all(data_dir, job.get("datasets"), mirror_dir=mirror_dir)
 
     tests = job["tests"]
     # Expected values: the cached reference observations, plus a reference run for any test of
@@ -255,9 +305,10 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
             raise JobError(f"the reference solution does not pass its own tests ({run.verdict}; {detail})")
         payload["reference_events"] = fresh  # only the new tests: the database side merges them in
         payload["reference_device"] = device
+        payload["reference_integrity"] = verdicts.summarize(fresh)["integrity"]
         reference_events += fresh
     if job.get("kind") == "reference":
-        return
+        return reference_events
     ref_summary = verdicts.summarize(reference_events)
     if stream is not None:
         stream.emit("running", device=device, cpu_fallback=bool(payload.get("cpu_fallback")), total=len(tests))
@@ -268,9 +319,11 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
         stream.emit("grading", verdict=run.verdict)
     payload["learner_events"] = [e for e in run.events if e.get("t") in KEEP_EVENTS]
     payload["process"] = _process_info(run)
+    payload["process"]["channel"] = dict(run.channel)
     payload["resources"] = {
         "wall_seconds": run.wall_seconds,
         "cpu_seconds": run.cpu_seconds,
         "peak_memory_mb": round(run.peak_memory_bytes / 2**20, 1) if run.peak_memory_bytes else None,
         "peak_gpu_memory_mb": _gpu_peak_mb(run),
     }
+    return reference_events

@@ -11,9 +11,9 @@ from celery import shared_task
 from celery.signals import worker_process_init, worker_process_shutdown
 from django.conf import settings
 
-from gpu_runner import runtime, verdicts
-from gpu_runner.events import EventStream
-from gpu_runner.execute import execute, merged_reference
+from gpu_runner import runtime
+from gpu_runner.events import EventStream, result_event
+from gpu_runner.execute import execute
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +76,11 @@ def run_job(job: dict) -> None:
         stream=stream,
     )
     if stream is not None:
-        # Show the verdict now; the database side stores the same result (same function, same
-        # inputs) and only speaks up again if it decides differently.
-        reference = merged_reference(job, payload)
-        tests = [{**t, "name": t.get("title") or t["id"]} for t in job["tests"]]
-        result = verdicts.final_result(tests=tests, payload=payload, reference_events=reference)
-        keys = ("status", "gradable", "score", "max_score", "message", "verdict", "tests", "metrics")
-        stream.emit("result", kind=job.get("submission_kind", "submit"), **{k: result[k] for k in keys})
-        payload["live_result"] = {"status": result["status"], "score": result["score"], "gradable": result["gradable"]}
+        # Show the verdict now; the database side stores this same result and only speaks up
+        # again if it had to replace it (a result that fails schema validation).
+        stream.emit("result", **result_event(payload["result"], kind=job.get("submission_kind", "submit")))
         stream.flush()
+    payload.pop("learner_events", None)  # graded already; the database keeps the event log
     app.send_task("grader.record_result", args=[payload], queue="grader")
 
 

@@ -1,67 +1,23 @@
 """Trusted-side grading: compare the learner's observations with the reference's (DESIGN.md §5).
 
-Runs outside the sandbox, in the runner process (for live per-test cards) and again in the
-database-side task that stores the result, from the same inputs, so the two always agree.
-Every tolerance, bound and message comes from the *reference* run's observation spec; nothing the
-learner's process reported can change how it is judged.
+Runs outside the sandbox, in the runner process: `final_result` is computed once, when the run
+ends, and the database side stores that very dict (after validating it), so what the learner is
+shown and what is recorded cannot disagree. Every tolerance, bound and message comes from the
+*reference* run's observation spec; nothing the learner's process reported can change how it is
+judged, and evidence of tampering (summary.evidence_by_test) fails the test it touched.
 """
 
 import math
 
-from gpu_runner.compare import _decode_float, compare, fmt
+from gpu_runner import wire
+from gpu_runner.compare import compare, fmt
+from gpu_runner.summary import evidence_by_test, integrity_report, summarize
+
+__all__ = ["final_result", "grade", "grade_test", "infrastructure_result", "summarize"]
 
 SCHEMA_VERSION = "1.0"
 MAX_SERIES_POINTS = 2000
-
-
-# --- reading a run's events ----------------------------------------------------------------------
-def summarize(events: list[dict]) -> dict:
-    """Fold a run's event stream into per-test records."""
-    tests: dict[str, dict] = {}
-    summary = {"syntax": [], "tests": tests, "done": None, "harness_error": None, "running": None, "loading": None}
-
-    def record(tid):
-        return tests.setdefault(tid, {"started": False, "finished": False, "obs": {}, "duplicates": [], "metrics": {}})
-
-    for event in events:
-        t = event.get("t")
-        if t == "syntax":
-            summary["syntax"].append(event.get("error") or {})
-        elif t == "load":
-            summary["loading"] = event.get("file")
-        elif t == "start" and isinstance(event.get("test"), str):
-            record(event["test"])["started"] = True
-            summary["running"], summary["loading"] = event["test"], None
-        elif t == "obs" and isinstance(event.get("test"), str) and isinstance(event.get("key"), str):
-            rec = record(event["test"])
-            if event["key"] in rec["obs"]:
-                rec["duplicates"].append(event["key"])
-            else:
-                rec["obs"][event["key"]] = {"value": event.get("value"), "spec": event.get("spec") or {}}
-        elif t == "metric" and isinstance(event.get("test"), str):
-            series = record(event["test"])["metrics"].setdefault(str(event.get("name")), [])
-            if len(series) < 100_000:
-                series.append([event.get("step"), _decode_float(event.get("value"))])
-        elif t == "test" and isinstance(event.get("test"), str):
-            rec = record(event["test"])
-            if rec["finished"]:
-                rec["duplicates"].append("(test result)")
-                continue
-            rec.update(
-                finished=True,
-                outcome=event.get("outcome"),
-                error=event.get("error"),
-                duration=event.get("duration"),
-                output=str(event.get("output") or "")[: 64 << 10],
-                output_truncated=bool(event.get("output_truncated")),
-            )
-            if summary["running"] == event["test"]:
-                summary["running"] = None
-        elif t == "done" and summary["done"] is None:
-            summary["done"] = event
-        elif t == "harness_error":
-            summary["harness_error"] = event.get("error")
-    return summary
+TIMEOUT_GRACE_SECONDS = 0.25  # the parent's own reading delay; the harness's alarm fires at the limit
 
 
 # --- grading --------------------------------------------------------------------------------------
@@ -138,8 +94,24 @@ def skipped_row(spec: dict, blockers: list[str]) -> dict:
     return {**blank_row(spec), "status": "skipped", "skipped_because": blockers, "message": message}
 
 
-def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict) -> dict:
-    """One test's verdict. `spec` is the exercise's test entry; `mine` / `ref` come from summarize()."""
+TAMPERED = (
+    "This test cannot count: the grader found that your code interfered with the grading itself "
+    "({why}). The submission is flagged for review by the course staff."
+)
+
+
+def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict, tampered=()) -> dict:
+    """One test's verdict. `spec` is the exercise's test entry; `mine` / `ref` come from summarize();
+    `tampered` lists the evidence (summary.evidence_by_test) that this test's run was interfered with."""
+    row = _grade_test(spec, mine, ref, process=process)
+    if tampered and not row.get("reference_failed"):
+        row.update(status="failed", points=0, expected=None, actual=None)
+        row["message"] = TAMPERED.format(why="; ".join(tampered[:3]))
+        row["integrity"] = list(tampered[:5])
+    return row
+
+
+def _grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict) -> dict:
     visible = spec.get("visibility", "visible") == "visible"
     out = blank_row(spec)
     if ref is None or not ref.get("finished") or ref.get("outcome") != "ok":
@@ -173,6 +145,15 @@ def grade_test(spec: dict, mine: dict | None, ref: dict | None, *, process: dict
         out.update(
             status="error",
             message="This test reported the same check twice; the output looks tampered with, so it cannot count.",
+        )
+        return out
+    limit = wire.as_float(spec.get("timeout"))
+    if limit and mine.get("wall") is not None and mine["wall"] > limit + TIMEOUT_GRACE_SECONDS:
+        # Measured by the trusted parent: catching the harness's timeout exception does not help.
+        out.update(
+            status="error",
+            message=f"This test ran past its own time limit ({fmt(limit)} s; it took {mine['wall']:.1f} s).",
+            error={"type": "timeout"},
         )
         return out
     if mine.get("outcome") == "timeout":
@@ -232,6 +213,7 @@ def grade(
     (timing of queue phases, gradable for infrastructure faults)."""
     mine = summarize(learner_events)
     ref = reference_summary if reference_summary is not None else summarize(reference_events or [])
+    tampered = evidence_by_test(mine, tests, process)
     results, status_by_id = [], {}
     syntax = mine["syntax"]
     for spec in tests:
@@ -248,6 +230,7 @@ def grade(
                 mine["tests"].get(spec["id"]),
                 ref["tests"].get(spec["id"]),
                 process={**process, "loading": mine["loading"]},
+                tampered=tampered.get(spec["id"], ()),
             )
         status_by_id[spec["id"]] = row["status"]
         results.append(row)
@@ -276,6 +259,7 @@ def grade(
         "tests": results,
         "metrics": {k: _downsample(v) for k, v in metrics.items()},
         "verdict": {"kind": process.get("verdict", "ok"), "detail": process.get("detail", "")},
+        "integrity": integrity_report(mine, tampered, process),
     }
 
 
@@ -294,8 +278,14 @@ def infrastructure_result(*, tests: list[dict], message: str) -> dict:
 
 
 def final_result(*, tests: list[dict], payload: dict, reference_events: list | None) -> dict:
-    """The result of a runner payload. The runner calls it to show the result the moment the run
-    ends; the database side calls it again, from the same inputs, for the copy it stores."""
+    """The result of a runner payload, computed once by the runner (execute.py) from the job's
+    tests, the reference observations it was graded against and the learner's events. The runner
+    shows it the moment the run ends and the database side stores this same dict. JSON-safe:
+    NaN and infinities appear as "NaN" / "Infinity" / "-Infinity"."""
+    return wire.jsonsafe(_final_result(tests=tests, payload=payload, reference_events=reference_events))
+
+
+def _final_result(*, tests, payload, reference_events) -> dict:
     if not payload.get("gradable", True):
         return infrastructure_result(
             tests=tests, message=payload.get("infrastructure_error") or "the grading infrastructure failed"

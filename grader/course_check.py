@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from courses.format.exercises import bundle as split_bundle
 from courses.format.mutants import mutant_sources
 from courses.format.tree import CourseTree
-from gpu_runner import verdicts
 from gpu_runner.execute import execute
 from grader.jobs import build_job
 
@@ -43,15 +42,15 @@ def _support(tree, spec, ex, bundle) -> dict:
     return support
 
 
-def _grade(payload, tests) -> dict:
+def _why(payload) -> str:
+    """Why a run was not gradable, as the instructor needs it (a dataset's real reason too)."""
+    return payload.get("dataset_error") or payload.get("infrastructure_error", "")
+
+
+def _grade(payload) -> dict:
     if not payload.get("gradable", True):
-        return {"status": "error", "tests": [], "message": payload.get("infrastructure_error", "")}
-    return verdicts.grade(
-        tests=tests,
-        learner_events=payload.get("learner_events") or [],
-        reference_events=payload["_reference"],
-        process=payload.get("process") or {},
-    )
+        return {"status": "error", "tests": [], "message": _why(payload)}
+    return payload["result"]
 
 
 def check_exercise(
@@ -86,7 +85,7 @@ def check_exercise(
                 False,
                 0,
                 len(tests),
-                first.get("infrastructure_error", ""),
+                _why(first),
                 first["finished_at"] - first["started_at"],
             )
         )
@@ -94,19 +93,24 @@ def check_exercise(
             progress(rows[-1])
         return rows
     reference = {first["reference_device"]: first["reference_events"]}
-    first["_reference"] = first["reference_events"]
-    result = _grade(first, tests)
+    result = _grade(first)
     passed = sum(t["status"] == "passed" for t in result["tests"])
     failing = [t for t in result["tests"] if t["status"] != "passed"]
+    # Honest code must never trip the tamper guard: a reference that does is a false positive the
+    # platform has to fix before learners meet it.
+    tripped = [i for i in first.get("reference_integrity") or [] if i["level"] == "evidence"]
+    detail = f"{failing[0]['id']}: {failing[0]['message']}" if failing else ""
+    if tripped:
+        detail = f"the reference trips the tamper guard ({tripped[0]['detail']}); report this to the platform team"
     rows.append(
         Row(
             ex["slug"],
             "reference",
             "pass",
-            not failing,
+            not failing and not tripped,
             passed,
             len(tests),
-            f"{failing[0]['id']}: {failing[0]['message']}" if failing else "",
+            detail,
             first["finished_at"] - first["started_at"],
         )
     )
@@ -125,15 +129,14 @@ def check_exercise(
         candidates.append((f"mutant:{mutant['name']}", files, mutant.get("fails") or []))
     for name, files, must_fail in candidates:
         payload = execute(job(files, reference), pool=pool, data_dir=data_dir, mirror_dir=mirror_dir)
-        payload["_reference"] = reference.get(payload.get("device", "cpu"), first["reference_events"])
-        result = _grade(payload, tests)
+        result = _grade(payload)
         statuses = {t["id"]: t["status"] for t in result["tests"]}
         passed = sum(s == "passed" for s in statuses.values())
         failed_tests = [t for t in result["tests"] if t["status"] != "passed"]
         missed = [tid for tid in must_fail if statuses.get(tid) == "passed"]
         ok = bool(failed_tests) and not missed
         if not payload.get("gradable", True):
-            ok, detail = False, payload.get("infrastructure_error", "")
+            ok, detail = False, _why(payload)
         elif missed:
             detail = f"expected to fail {', '.join(missed)} but passed it"
         elif not failed_tests:

@@ -29,6 +29,10 @@ class Submission(models.Model):
     # The learner's attempt number on this exercise (submits only; infrastructure faults don't use one).
     number = models.PositiveIntegerField(default=1)
     files = models.JSONField()
+    # The exact earlier-exercise files this submission ran with (`uses` in exercise.toml), so a
+    # regrade or replay runs the same code: {exercise_slug: {"source": "yours", "submission": id,
+    # "files": {...}}}.
+    uses_files = models.JSONField(default=dict, blank=True)
     device = models.CharField(max_length=8, blank=True)
     queue = models.CharField(max_length=20, blank=True)
     gradable = models.BooleanField(default=True)
@@ -38,6 +42,9 @@ class Submission(models.Model):
     result = models.JSONField(null=True, blank=True)  # docs/result-schema.md
     events = models.JSONField(default=list, blank=True)  # the event log, copied from Redis when done
     error = models.TextField(blank=True)
+    # Set when the grader found evidence that the code tampered with the grading harness; the
+    # reasons are in result["integrity"]. Staff review lists these first.
+    flagged = models.BooleanField(default=False)
     runner_version = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -49,6 +56,7 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["user", "course", "exercise_slug", "-created_at"], name="submission_history"),
             models.Index(fields=["status", "deadline_at"], name="submission_reaper"),
+            models.Index(fields=["course", "flagged"], name="submission_flagged"),
         ]
 
     def __str__(self):

@@ -53,3 +53,33 @@ def latest_result(*, user, course, exercise_slug: str) -> Submission | None:
 
 def draft_get(*, user, course, exercise_slug: str) -> Draft | None:
     return Draft.objects.filter(user=user, course=course, exercise_slug=exercise_slug).first()
+
+
+def flagged_for_staff(*, course, limit: int = 50) -> list[dict]:
+    """Submissions in this course whose grading found evidence of tampering, newest first, each
+    with the reasons staff need to review it. The caller has checked the staff role."""
+    rows = (
+        Submission.objects.filter(course=course, flagged=True)
+        .select_related("user", "exercise")
+        .order_by("-created_at")[:limit]
+    )
+    return [{"submission": s, "reasons": integrity_reasons(s)} for s in rows]
+
+
+def integrity_reasons(submission: Submission, limit: int = 5) -> list[str]:
+    """The evidence behind a flag, as short lines ("channel: 12 forged and 0 malformed lines…")."""
+    integrity = (submission.result or {}).get("integrity") or {}
+    reasons = []
+    for item in integrity.get("evidence") or []:
+        line = f"{item.get('kind') or 'evidence'}: {item.get('detail') or ''}".strip()
+        if item.get("test"):
+            line += f" (during {item['test']})"
+        if line not in reasons:
+            reasons.append(line)
+    return reasons[:limit]
+
+
+def can_review(*, user, submission: Submission) -> bool:
+    """Staff of the submission's course see its integrity evidence; the learner sees only the
+    verdict (the failed tests say they were tampered with)."""
+    return has_role(user=user, course=submission.course, role=Membership.Role.TA)

@@ -19,6 +19,30 @@ def make_course_folder(dest: Path, slug: str = "demo", title: str = "Demo course
     return dest
 
 
+def autograd_folder(dest: Path) -> Path:
+    """The flagship's first module (value, activations, mlp) as a course folder of its own."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from course_subset import main as subset
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    subset(ROOT / "content" / "zero-to-gpt", "01-autograd", dest)
+    return dest
+
+
+def import_published(folder: Path):
+    from courses.format.tree import load
+    from courses.services import version_import, version_publish
+
+    tree, problems = load(folder)
+    assert not problems, problems
+    version, _ = version_import(tree=tree)
+    version_publish(version=version)
+    return version.course
+
+
 @pytest.fixture
 def course_folder(tmp_path) -> Path:
     return make_course_folder(tmp_path / "demo")

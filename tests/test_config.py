@@ -1,5 +1,6 @@
 """Production settings stop start-up with one line naming the variable that is missing or wrong."""
 
+import json
 import os
 import subprocess
 import sys
@@ -84,3 +85,54 @@ def test_runner_settings_need_only_the_broker():
     )
     assert out.returncode == 0, out.stderr
     assert "postgres" not in out.stdout
+
+
+def prod_settings(*names, **overrides):
+    """The named settings as production computes them, from a fresh interpreter."""
+    env = {k: v for k, v in os.environ.items() if k not in GOOD and not k.startswith("DJANGO_")}
+    env.update(GOOD)
+    env.pop("GRADER_UNSAFE_LOCAL", None)
+    env.update({k: v for k, v in overrides.items() if v is not None})
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}, default=str))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_production_redirects_to_https_and_sends_hsts_by_default():
+    got = prod_settings("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "CSP_ENABLED")
+    assert got == {
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "CSP_ENABLED": True,
+    }
+
+
+def test_production_https_settings_follow_the_environment():
+    got = prod_settings(
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        DJANGO_SSL_REDIRECT="false",
+        DJANGO_HSTS_SECONDS="600",
+        DJANGO_HSTS_INCLUDE_SUBDOMAINS="false",
+    )
+    assert got == {"SECURE_SSL_REDIRECT": False, "SECURE_HSTS_SECONDS": 600, "SECURE_HSTS_INCLUDE_SUBDOMAINS": False}
+
+
+@pytest.mark.parametrize("value", ["true", "1"])
+def test_production_refuses_unsandboxed_grading(value):
+    out = start(GRADER_UNSAFE_LOCAL=value)
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "GRADER_UNSAFE_LOCAL" in lines[0] and "sandbox" in lines[0]
+
+
+def test_production_allows_grader_unsafe_local_false():
+    out = start(GRADER_UNSAFE_LOCAL="false")
+    assert out.returncode == 0, out.stderr

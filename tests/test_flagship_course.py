@@ -13,11 +13,11 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 def test_flagship_validates(capsys):
     call_command("course", "validate", str(FLAGSHIP))
     out = capsys.readouterr().out
-    assert "5 modules, 14 lessons, 15 exercises" in out
+    assert "problem" not in out.lower() and "warning" not in out.lower(), out
 
 
 @pytest.mark.timeout(1500)
 def test_every_reference_passes_and_every_starter_and_mutant_fails(capsys):
     call_command("course", "test", str(FLAGSHIP))  # raises CommandError on any miss
     out = capsys.readouterr().out
-    assert "over 15 exercises" in out and "0 miss(es)" in out
+    assert "0 miss(es)" in out, out

@@ -50,7 +50,8 @@ class Message(models.Model):
     # model reported about its own reply (failing test, function, lines, citations, strategy).
     context = models.JSONField(default=dict, blank=True)
     sidecar = models.JSONField(default=dict, blank=True)
-    # Guardrail findings: leak_exec, leak_similarity, canary, citation_invalid, off_topic, provider_error
+    # Guardrail findings: leak_exec, leak_similarity, leak_unchecked, leak_check_unavailable, canary,
+    # citation_invalid, off_topic, provider_error, tutor_not_configured
     flags = models.JSONField(default=list, blank=True)
     rating = models.SmallIntegerField(default=0)  # -1 unhelpful, 0 unrated, 1 helpful
     rating_comment = models.CharField(max_length=500, blank=True)

@@ -50,3 +50,22 @@ def usage_for_course(*, course) -> dict:
         replies=Count("id"), tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out"), cost=Sum("cost_usd")
     )
     return {k: v or 0 for k, v in agg.items()}
+
+
+def graded_submission_for(*, user, conversation: Conversation, exercise_slug: str):
+    """The learner's latest graded Run or Submit of the exercise a conversation is about: what
+    the tutor reasons about and what its code check runs against. Read through the
+    submission's permission gate, so a conversation can never reach someone else's files."""
+    from grader.selectors import latest_result, submission_get_for_user
+
+    latest = latest_result(user=conversation.user, course=conversation.course, exercise_slug=exercise_slug)
+    if latest is None:
+        return None
+    return submission_get_for_user(user=user, submission_id=latest.pk)
+
+
+def submission_for_check(*, user, submission_id: int):
+    """A stored submission, re-read through its permission gate, for the tutor's code check."""
+    from grader.selectors import submission_get_for_user
+
+    return submission_get_for_user(user=user, submission_id=submission_id)

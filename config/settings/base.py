@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +69,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.site",
+                "config.csp.nonce",
             ],
         },
     },
@@ -117,6 +119,12 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Failed sign-ins are limited by ours (config/ratelimits.py "login.*"), shared with the admin.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# Set (e.g. "X-Forwarded-For") only behind a proxy that writes it, replacing the client's value:
+# the first entry is then the client's address. Unset: REMOTE_ADDR.
+CLIENT_IP_HEADER = env.str("DJANGO_CLIENT_IP_HEADER", default="")
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="From Scratch <noreply@fromscratch.local>")
 
@@ -138,6 +146,8 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta t
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy header with a per-request nonce (config/csp.py); on in prod and tests.
+CSP_ENABLED = env.bool("DJANGO_CSP", default=False)
 
 # --- Celery: https://docs.celeryq.dev/en/stable/userguide/configuration.html
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
@@ -192,6 +202,14 @@ TUTOR_QUOTA = env.int("TUTOR_QUOTA", default=10)
 TUTOR_REFILL_SECONDS = env.int("TUTOR_REFILL_SECONDS", default=180)
 TUTOR_MAX_QUESTION_CHARS = 4000
 TUTOR_CONTEXT_TOKENS = env.int("TUTOR_CONTEXT_TOKENS", default=6000)
+# The code check runs a reply's code on a worker; past this wait the reply is shown without code.
+TUTOR_LEAK_CHECK_SECONDS = env.float("TUTOR_LEAK_CHECK_SECONDS", default=60.0)
+TUTOR_LEAK_CHECK_QUEUE = env.str("TUTOR_LEAK_CHECK_QUEUE", default="grade.cpu")
+
+# --- /healthz (config/health.py): details for staff or this bearer token (empty: no token access).
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
+# Workers are pinged at most once per this many seconds, however often /healthz is asked.
+HEALTHZ_PING_SECONDS = env.int("HEALTHZ_PING_SECONDS", default=5)
 
 LOGGING = {
     "version": 1,

@@ -11,3 +11,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The production CSP in development too, so a page that breaks under it shows up here first.
+CSP_ENABLED = env.bool("DJANGO_CSP", default=True)

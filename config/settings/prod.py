@@ -3,7 +3,7 @@ one line naming it (see config/env.py)."""
 
 from config.env import ConfigError, channel_layer_hosts, database_config, env, redis_url, require
 from config.settings.base import *  # noqa: F403
-from config.settings.base import CHANNEL_LAYERS
+from config.settings.base import CHANNEL_LAYERS, GRADER_UNSAFE_LOCAL
 
 DEBUG = False
 DATABASES = {"default": database_config(require("DATABASE_URL", hint="postgres://user:password@host:5432/db"))}
@@ -38,5 +38,19 @@ CSRF_TRUSTED_ORIGINS = env.list(
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER above).
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=True)
+# Probes (k8s readiness, compose healthcheck) speak plain HTTP to the pod, past the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A year, as hstspreload.org asks; set DJANGO_HSTS_SECONDS=0 while first trying TLS out.
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+CSP_ENABLED = env.bool("DJANGO_CSP", default=True)
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# Unsandboxed grading runs every learner's code with the worker's own rights: never for others.
+if GRADER_UNSAFE_LOCAL:
+    raise ConfigError(
+        "GRADER_UNSAFE_LOCAL is set: production refuses to run learner code without the sandbox (unset it)"
+    )

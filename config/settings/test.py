@@ -24,3 +24,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{KEY_PREFIX.strip(':')}.sqlite3")}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 GRADER_WARM_POOL = env.bool("GRADER_WARM_POOL", default=False)
+# Every test page, the browser tests' included, is served under the production CSP.
+CSP_ENABLED = env.bool("DJANGO_CSP", default=True)

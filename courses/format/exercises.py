@@ -8,6 +8,7 @@ Tests are plain functions `def test_x(check): ...`, found with `ast` (never exec
 
 import ast
 
+from courses import prerequisites
 from courses.format import schema
 from courses.format.mutants import validate_mutants
 from courses.format.tree import check_relative
@@ -192,13 +193,22 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
                 '[cpu_fallback] only applies to exercises with resources.device = "gpu"',
             )
 
+    policy = _policy(ctx, toml_path, line, data, ("if_not_passed",), "if_not_passed")
     uses = []
     for i, use in enumerate(data.get("uses") or [] if isinstance(data.get("uses"), list) else []):
         schema.check_table(
             use, schema.USES, file=toml_path, line_of=line, path=("uses", i), problems=ctx.problems, where="[[uses]]"
         )
         if isinstance(use, dict) and isinstance(use.get("exercise"), str) and isinstance(use.get("files"), list):
-            uses.append({"exercise": use["exercise"], "files": [f for f in use["files"] if isinstance(f, str)]})
+            uses.append(
+                {
+                    "exercise": use["exercise"],
+                    "files": [f for f in use["files"] if isinstance(f, str)],
+                    "if_not_passed": _policy(
+                        ctx, toml_path, line, use, ("uses", i, "if_not_passed"), "[[uses]] if_not_passed", policy
+                    ),
+                }
+            )
 
     tests = _discover_tests(ctx, base, "visible") + _discover_tests(ctx, base, "hidden")
     if not tests:
@@ -276,6 +286,7 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
         "uses": uses,
         "depends_on": depends_on,
         "starter_from": data.get("starter_from", "") if isinstance(data.get("starter_from"), str) else "",
+        "if_not_passed": policy,
         "seed": seed if isinstance(seed, int) else 1337,
         "max_file_kb": data.get("max_file_kb", 64) if isinstance(data.get("max_file_kb", 64), int) else 64,
         "resources": resources,
@@ -291,6 +302,16 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
         "points": sum(t["points"] for t in ordered_tests),
         "_lines": lines,
     }
+
+
+def _policy(ctx, toml_path, line, table, path, where, default=prerequisites.DEFAULT_POLICY) -> str:
+    """An `if_not_passed` value: one of the known policies, else reported (and the default)."""
+    value = table.get("if_not_passed", default) if isinstance(table, dict) else default
+    if value not in prerequisites.POLICIES:
+        known = ", ".join(f'"{p}"' for p in prerequisites.POLICIES)
+        ctx.error(toml_path, line(path), f"{where} must be one of {known}, not {value!r}")
+        return default
+    return value
 
 
 def _number(value, default):

@@ -28,10 +28,20 @@ DATASET = {
 }
 TUTOR = {
     "model": (str, False, "model name for this course"),
-    "base_url": (str, False, "OpenAI-compatible endpoint for this course"),
+    "base_url": (str, False, "OpenAI-compatible endpoint for this course (needs api_key_env)"),
+    "api_key_env": (str, False, "environment variable holding the key of this course's own endpoint"),
     "quota": (int, False, "questions a learner can ask before waiting"),
     "refill_seconds": (int, False, "seconds until one question comes back"),
 }
+
+
+def tutor_key_env(slug: str) -> str:
+    """The one environment variable a course's own tutor endpoint key may come from. Bound to
+    the slug (slugs have no underscores, so no two courses share a name), so a course can read
+    neither the platform's key nor another course's."""
+    return "COURSE_" + slug.upper().replace("-", "_") + "_TUTOR_KEY"
+
+
 MODULE = {
     "slug": (str, False, "URL name (default: folder name without its number)"),
     "title": (str, True, "module title"),
@@ -56,6 +66,11 @@ EXERCISE = {
     "uses": (list, False, "[[uses]]: files taken from the learner's own earlier exercise"),
     "depends_on": (list, False, "exercises to pass first"),
     "starter_from": (str, False, "earlier exercise whose passing code (same file names) prefills the editor"),
+    "if_not_passed": (
+        str,
+        False,
+        'what learners who have not passed a prerequisite get: "lock" (default) or "reference"',
+    ),
     "seed": (int, False, "seed for every test's random numbers"),
     "max_file_kb": (int, False, "largest learner file accepted, in KiB"),
     "resources": (dict, False, "[resources]"),
@@ -67,6 +82,7 @@ EXERCISE = {
 USES = {
     "exercise": (str, True, "earlier exercise slug"),
     "files": (list, True, "its files to include"),
+    "if_not_passed": (str, False, 'overrides the exercise\'s if_not_passed for this entry: "lock" or "reference"'),
 }
 RESOURCES = {
     "device": (str, False, "cpu or gpu"),

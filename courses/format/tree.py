@@ -21,9 +21,11 @@ class Problem:
     file: str
     line: int
     message: str
+    severity: str = "error"  # or "warning": reported, but the course is still valid
 
     def __str__(self):
-        return f"{self.file}:{self.line}: {self.message}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}: {prefix}{self.message}"
 
 
 @dataclass

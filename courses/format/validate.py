@@ -2,7 +2,8 @@
 
 `validate(tree)` returns (spec, problems). Every problem names a file and line; all of them are
 collected in one pass so an author fixes everything at once. The spec is only usable when the
-problem list is empty. Exercise-specific checks live in exercises.py.
+problem list is empty. Exercise-specific checks live in exercises.py. Warnings (the course is
+valid, but an author should look: valuechecks.py) are in spec["warnings"].
 """
 
 import hashlib
@@ -15,7 +16,9 @@ from courses import rendering
 from courses.format import schema, tomlpos
 from courses.format.crossrefs import cross_checks
 from courses.format.exercises import validate_exercise
+from courses.format.leaks import starter_leaks
 from courses.format.tree import CourseTree, Problem
+from courses.format.valuechecks import value_check_warnings
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 NUMBER_PREFIX = re.compile(r"^\d+[-_]")
@@ -31,9 +34,14 @@ class Context:
     def __init__(self, tree: CourseTree):
         self.tree = tree
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def error(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line or 1, message))
+
+    def warn(self, file: str, line: int, message: str) -> None:
+        """Worth the author's attention, but the course is valid (spec["warnings"])."""
+        self.warnings.append(Problem(file, line or 1, message, severity="warning"))
 
     def toml(self, path: str):
         if path not in self.tree.files:
@@ -101,6 +109,29 @@ def parse_front_matter(ctx: Context, path: str) -> tuple[dict, str, int] | None:
     return front, body, end + 1  # body line n is file line n + offset
 
 
+def _tutor_endpoint(ctx: Context, doc, course: dict) -> None:
+    """A course's own endpoint gets the course's own key, never the platform's TUTOR_API_KEY."""
+    tutor = course["tutor"]
+    if not isinstance(tutor.get("base_url"), str) or not isinstance(course.get("slug"), str):
+        return
+    expected = schema.tutor_key_env(course["slug"])
+    name = tutor.get("api_key_env")
+    if name is None:
+        ctx.error(
+            "course.toml",
+            doc.line(("tutor", "base_url")),
+            f"[tutor] base_url needs api_key_env = {expected!r}: the environment variable holding this "
+            "endpoint's key (the platform's TUTOR_API_KEY is never sent to a course's own endpoint)",
+        )
+    elif name != expected:
+        ctx.error(
+            "course.toml",
+            doc.line(("tutor", "api_key_env")),
+            f"[tutor] api_key_env must be {expected!r} for this course, not {name!r}: a course's endpoint "
+            "key comes from its own variable, never the platform's or another course's",
+        )
+
+
 def validate(tree: CourseTree, *, dataset_dirs: tuple = ()) -> tuple[dict, list[Problem]]:
     """`dataset_dirs`: folders where declared datasets may already be (cache, offline mirror);
     a file found there must match its declared sha256 and size."""
@@ -130,6 +161,7 @@ def validate(tree: CourseTree, *, dataset_dirs: tuple = ()) -> tuple[dict, list[
             problems=ctx.problems,
             where="[tutor]",
         )
+        _tutor_endpoint(ctx, doc, course)
     spec["course"] = {
         "slug": course.get("slug", ""),
         "title": course.get("title", ""),
@@ -162,7 +194,10 @@ def validate(tree: CourseTree, *, dataset_dirs: tuple = ()) -> tuple[dict, list[
             spec["modules"].append(module)
 
     cross_checks(ctx, spec)
+    value_check_warnings(ctx, spec)
+    starter_leaks(ctx, spec)
     ctx.problems.sort(key=lambda p: (p.file, p.line))
+    spec["warnings"] = sorted(ctx.warnings, key=lambda p: (p.file, p.line))
     return spec, ctx.problems
 
 
@@ -192,9 +227,17 @@ def _datasets(ctx, doc, items) -> dict:
                 doc.line((*path, "sha256")),
                 f"dataset {item['name']}: sha256 must be 64 lowercase hex digits",
             )
+        # The rules workers fetch by live in gpu_runner (the one place that fetches datasets).
+        from gpu_runner.datasets import name_problem
+        from gpu_runner.fetch import url_problem
+
+        problem = name_problem(item["name"])
+        if problem:
+            ctx.error("course.toml", doc.line((*path, "name")), f"dataset {item['name']!r}: {problem}")
         url = item.get("url", "")
-        if isinstance(url, str) and not url.startswith(("https://", "http://")):
-            ctx.error("course.toml", doc.line((*path, "url")), f"dataset {item['name']}: url must start with https://")
+        problem = url_problem(url) if isinstance(url, str) else None
+        if problem:
+            ctx.error("course.toml", doc.line((*path, "url")), f"dataset {item['name']}: url: {problem}")
         if isinstance(item.get("size"), int) and item["size"] <= 0:
             ctx.error("course.toml", doc.line((*path, "size")), f"dataset {item['name']}: size must be positive")
         out[item["name"]] = {**item, "_line": doc.line((*path, "sha256"))}

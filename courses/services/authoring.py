@@ -31,8 +31,10 @@ def workspace_tree(*, workspace: AuthoringWorkspace) -> CourseTree:
 
 
 def workspace_problems(*, workspace: AuthoringWorkspace, dataset_dirs: tuple = ()) -> list[Problem]:
-    _, problems = validate(workspace_tree(workspace=workspace), dataset_dirs=dataset_dirs)
-    return problems
+    """What validation says about the workspace: errors, which block publishing, then warnings
+    (severity "warning"), which do not."""
+    spec, problems = validate(workspace_tree(workspace=workspace), dataset_dirs=dataset_dirs)
+    return problems + spec.get("warnings", [])
 
 
 @transaction.atomic

@@ -1,6 +1,8 @@
 """Regenerate courses/tests/broken_courses/: one folder per way a course can be broken, each a copy
 of the `course new` skeleton with one mistake, and an `expected.txt` listing the problems
-validation must report (`file:line: fragment of the message`). Run from the repository root:
+validation must report (`file:line: fragment of the message`). Also courses/tests/warned_courses/:
+valid courses whose grading learner code could forge, with the warnings validation must give
+(every one of them, and no others). Run from the repository root:
 
     python courses/tests/make_broken_courses.py
 """
@@ -13,12 +15,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SKELETON = HERE.parent / "skeleton"
 OUT = HERE / "broken_courses"
+WARNED_OUT = HERE / "warned_courses"
 EX = "modules/01-basics/exercises/mean"
 LESSON = "modules/01-basics/lessons/01-welcome.md"
 
 
-def base(name):
-    dest = OUT / name
+def base(name, out=OUT):
+    dest = out / name
     shutil.copytree(SKELETON, dest)
     toml = dest / "course.toml"
     toml.write_text(toml.read_text().replace("{slug}", "broken").replace("{title}", "Broken"))
@@ -240,15 +243,102 @@ def mutant_for_an_unknown_file(d):
     return [f"{EX}/mutants/multi/other.py:1: mutant file other.py is not one of the exercise's files"]
 
 
+@case
+def tutor_endpoint_without_its_key(d):
+    toml = d / "course.toml"
+    toml.write_text(toml.read_text() + '\n[tutor]\nmodel = "m"\nbase_url = "https://llm.example.org/v1"\n')
+    n = line_of(toml, "base_url")
+    return [f"course.toml:{n}: [tutor] base_url needs api_key_env = 'COURSE_BROKEN_TUTOR_KEY'"]
+
+
+@case
+def tutor_key_of_someone_else(d):
+    toml = d / "course.toml"
+    toml.write_text(
+        toml.read_text() + '\n[tutor]\nbase_url = "https://llm.example.org/v1"\napi_key_env = "TUTOR_API_KEY"\n'
+    )
+    n = line_of(toml, "api_key_env")
+    return [
+        f"course.toml:{n}: [tutor] api_key_env must be 'COURSE_BROKEN_TUTOR_KEY' for this course, not 'TUTOR_API_KEY'"
+    ]
+
+
+# --- valid, but warned about: tests whose verdict learner code could forge -------------------------
+WARNED = {}
+VISIBLE = f"{EX}/tests/visible/test_mean.py"
+HIDDEN = f"{EX}/tests/hidden/test_mean_hidden.py"
+
+
+def warned(fn):
+    WARNED[fn.__name__.replace("_", "-")] = fn
+    return fn
+
+
+def append(path: Path, text):
+    path.write_text(path.read_text() + text)
+
+
+@warned
+def predicate_only_test(d):
+    append(
+        d / VISIBLE,
+        '\n\ndef test_is_a_float(check):\n    check.true("mean is a float", isinstance(mean([1, 2]), float))\n',
+    )
+    n = line_of(d / VISIBLE, "def test_is_a_float")
+    return [f"{VISIBLE}:{n}: warning: test_is_a_float carries 1 point(s) but makes no value check"]
+
+
+@warned
+def threshold_only_hidden_test(d):
+    (d / HIDDEN).write_text(
+        "from stats import variance\n\n\n"
+        "def test_variance_is_small(check):\n"
+        '    check.at_most("variance([1, 2, 3])", variance([1, 2, 3]), 1.0)\n'
+    )
+    return [
+        f"{HIDDEN}:4: warning: test_variance_is_small carries 1 point(s) but makes no value check",
+        f"{EX}/exercise.toml:1: warning: exercise 'mean' has no hidden test with a value check",
+    ]
+
+
+@warned
+def no_hidden_tests(d):
+    (d / HIDDEN).unlink()
+    return [f"{EX}/exercise.toml:1: warning: exercise 'mean' has no hidden test with a value check"]
+
+
+@warned
+def value_check_in_a_helper(d):
+    # Not warned about: the test hands `check` to a helper that makes the value check.
+    append(
+        d / VISIBLE,
+        "\n\ndef report(c, xs):\n"
+        '    c.true("non-empty", bool(xs))\n'
+        '    c("mean", mean(xs), tol=1e-9)\n\n\n'
+        "def test_mean_via_a_helper(check):\n"
+        "    report(c=check, xs=[2.0, 4.0])\n",
+    )
+    return []
+
+
+@warned
+def predicate_test_worth_no_points(d):
+    # Not warned about: a test with points = 0 cannot move the score.
+    append(d / VISIBLE, '\n\ndef test_has_a_docstring(check):\n    check.true("docstring", bool(mean.__doc__))\n')
+    append(d / f"{EX}/exercise.toml", "\n[tests.test_has_a_docstring]\npoints = 0\n")
+    return []
+
+
 def main():
-    if OUT.exists():
-        shutil.rmtree(OUT)
-    OUT.mkdir()
-    for name, build in CASES.items():
-        folder = base(name)
-        expected = build(folder)
-        (OUT / f"{name}.expected").write_text("\n".join(expected) + "\n")
-    print(f"wrote {len(CASES)} broken courses to {OUT}")
+    for out, cases in ((OUT, CASES), (WARNED_OUT, WARNED)):
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir()
+        for name, build in cases.items():
+            folder = base(name, out)
+            expected = build(folder)
+            (out / f"{name}.expected").write_text("".join(line + "\n" for line in expected))
+        print(f"wrote {len(cases)} courses to {out}")
 
 
 if __name__ == "__main__":

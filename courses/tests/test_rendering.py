@@ -13,7 +13,8 @@ def test_math_code_admonitions_tables_and_anchors():
     ).html
     assert '<span class="math inline">a^2</span>' in html
     assert '<div class="math block">' in html
-    assert '<h2 id="chain">' in html
+    assert '<h2 id="user-content-chain">' in html
+    assert 'href="#chain"' in html  # links keep the anchor; site.js maps it
     assert 'class="admonition pitfall"' in html
     assert '<div class="codeblock" data-lang="python"><pre class="highlight"><code><span class="n">x</span>' in html
     assert "<table>" in html
@@ -62,3 +63,26 @@ def test_sections_split_at_headings_for_retrieval():
         ("one", "First."),
         ("two", "Second."),
     ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "## Page data {#exercise-data}\n",
+        '<div id="exercise-data">{"files": {}}</div>\n',
+        "## Exercise data\n",
+        '<span id="submit-btn">x</span>\n',
+    ],
+)
+def test_content_cannot_name_an_element_of_the_page(source):
+    html = render(source).html
+    assert 'id="exercise-data"' not in html and 'id="submit-btn"' not in html
+    assert 'id="user-content-' in html
+
+
+def test_sanitising_twice_keeps_one_prefix():
+    from courses.rendering import sanitize
+
+    once = render("## Chain {#chain}\n").html
+    assert sanitize(once) == once
+    assert "user-content-user-content" not in sanitize(once)

@@ -80,12 +80,14 @@ function create(parent, options) {
     setDoc: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }),
     setReadOnly: (flag) => view.dispatch({ effects: readOnly.reconfigure(EditorState.readOnly.of(flag)) }),
     focus: () => view.focus(),
-    // Problems by line number (validation of course files): a gutter marker and an underline.
+    // Problems by line number (validation of course files): a gutter marker and an underline,
+    // red for errors, amber for warnings.
     setProblems: (problems) => {
       const doc = view.state.doc;
       const diagnostics = problems.map((p) => {
         const line = doc.line(Math.max(1, Math.min(p.line, doc.lines)));
-        return { from: line.from, to: Math.max(line.from, line.to), severity: "error", message: p.message };
+        const severity = p.severity === "warning" ? "warning" : "error";
+        return { from: line.from, to: Math.max(line.from, line.to), severity, message: p.message };
       });
       view.dispatch(setDiagnostics(view.state, diagnostics));
     },

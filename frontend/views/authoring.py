@@ -2,7 +2,6 @@
 messages, by line), publishing a new version, export as a folder, version list and rollback."""
 
 import io
-import json
 import zipfile
 
 from django.conf import settings
@@ -15,16 +14,19 @@ from django.views.decorators.http import require_POST
 from courses import rendering, selectors, services
 from courses.format.validate import parse_front_matter
 from courses.models import CourseVersion, Membership
+from frontend.views.body import BadBody, read_json
 
 INSTRUCTOR = Membership.Role.INSTRUCTOR
 
 
 def _dataset_dirs():
-    return tuple(d for d in (settings.COURSE_ASSETS_DIR, str(settings.DATASET_CACHE_DIR)) if d)
+    from gpu_runner.datasets import local_mirrors
+
+    return local_mirrors()
 
 
 def _problems_json(problems):
-    return [{"file": p.file, "line": p.line, "message": p.message} for p in problems]
+    return [{"file": p.file, "line": p.line, "message": p.message, "severity": p.severity} for p in problems]
 
 
 @login_required
@@ -43,6 +45,7 @@ def workspace(request, slug):
     content = tree.files.get(path, b"").decode("utf-8", "replace")
     problems = services.workspace_problems(workspace=ws, dataset_dirs=_dataset_dirs())
     changed = ws.manifest != ws.base_version.manifest
+    datasets = _dataset_status(course.versions.order_by("-number").first())
     page = {
         "path": path,
         "content": content,
@@ -62,8 +65,26 @@ def workspace(request, slug):
             "problems": problems,
             "changed": changed,
             "latest": course.versions.order_by("-number").first(),
+            "datasets": datasets,
         },
     )
+
+
+def _dataset_status(version) -> list[dict]:
+    """Each dataset of the latest version: whether this server has it, and any failure a worker
+    or `course assets` reported (its full reason: this page is for instructors)."""
+    from gpu_runner.datasets import failures, is_cached
+
+    declared = list(((version.meta if version else {}).get("datasets") or {}).values())
+    reported = failures(declared)
+    return [
+        {
+            "name": d["name"],
+            "cached": is_cached(settings.DATASET_CACHE_DIR, d),
+            "error": (reported.get(d["name"]) or {}).get("error", ""),
+        }
+        for d in declared
+    ]
 
 
 @login_required
@@ -72,13 +93,16 @@ def file_view(request, slug):
     course = selectors.course_get_for_user(user=request.user, slug=slug, role=INSTRUCTOR)
     ws = services.workspace_get_or_create(course=course, user=request.user)
     try:
-        data = json.loads(request.body or b"{}")
-        path = str(data.get("path", ""))
+        data = read_json(request, fields={"path": str, "content": str, "delete": bool})
+    except BadBody as exc:
+        return exc.response()
+    try:
+        path = data.get("path", "")
         content = data.get("content")
         if data.get("delete"):
             content = None
-        elif not isinstance(content, str):
-            raise ValueError("content must be text")
+        elif content is None:
+            raise ValueError("the field 'content' is missing (send delete: true to remove a file)")
         ws = services.workspace_write(workspace=ws, path=path, content=content, user=request.user)
     except ValueError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
@@ -94,10 +118,10 @@ def preview(request, slug):
     """Render Markdown exactly as learners will see it (same renderer, same sanitiser)."""
     course = selectors.course_get_for_user(user=request.user, slug=slug, role=INSTRUCTOR)
     try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        return JsonResponse({"error": "the request body is not valid JSON"}, status=400)
-    text, path = str(data.get("content", "")), str(data.get("path", "preview.md"))
+        data = read_json(request, fields={"content": str, "path": str})
+    except BadBody as exc:
+        return exc.response()
+    text, path = data.get("content", ""), data.get("path", "preview.md")
     if "/lessons/" in path and text.startswith("---"):
         from courses.format.tree import CourseTree
         from courses.format.validate import Context

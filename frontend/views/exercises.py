@@ -2,7 +2,6 @@
 history and a submission's detail with a diff against the previous attempt."""
 
 import difflib
-import json
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,7 +14,9 @@ from django.views.decorators.http import require_POST
 
 from courses import selectors as course_selectors
 from courses.models import Membership
+from frontend.views.body import read_json
 from frontend.views.courses import item_url, learner_context
+from grader import prerequisites
 from grader import selectors as grader_selectors
 from grader import services as grader_services
 from grader.models import Submission
@@ -32,32 +33,50 @@ def _exercise_for(request, slug, exercise_slug):
 
 def _starting_files(user, course, exercise) -> tuple[dict, str]:
     """(files, where they came from): the draft, else the learner's passing code of the
-    exercise named in starter_from, else the starter."""
+    exercise named in starter_from, else the starter (which never holds another exercise's
+    solution: `course validate` checks)."""
     bundle = course_selectors.exercise_bundle(exercise=exercise)
     starter = {f: bundle["starter"].get(f, "") for f in exercise.spec["files"]}
     draft = grader_selectors.draft_get(user=user, course=course, exercise_slug=exercise.slug)
     if draft:
         return {**starter, **{k: v for k, v in draft.files.items() if k in starter}}, "draft"
-    source = exercise.spec.get("starter_from")
-    if source:
-        passing = (
-            Submission.objects.filter(user=user, course=course, exercise_slug=source, passed=True)
-            .order_by("-created_at")
-            .values_list("files", flat=True)
-            .first()
-        )
-        if passing:
-            carried = {f: passing[f] for f in starter if f in passing}
-            if carried:
-                return {**starter, **carried}, f"your passing code from {source}"
+    return _fresh_files(user, exercise, starter)
+
+
+def _fresh_files(user, exercise, starter) -> tuple[dict, str]:
+    carried = prerequisites.starter_from_files(user=user, exercise=exercise)
+    if carried:
+        return {**starter, **carried}, f"your passing code from {exercise.spec['starter_from']}"
     return starter, "starter"
 
 
-def _dataset_problem(exercise) -> str:
-    from gpu_runner.datasets import is_cached
+def _locks(request, course, exercise) -> list[dict]:
+    """Unmet prerequisites for the page: message, link, and whether they lock it for this user."""
+    return [
+        {
+            "message": lock.message,
+            "title": lock.title,
+            "url": reverse("exercise_detail", args=[course.slug, lock.prerequisite.exercise]),
+            "locks": locks,
+            "policy": lock.prerequisite.policy,
+        }
+        for lock, locks in prerequisites.unmet(user=request.user, exercise=exercise)
+    ]
 
-    missing = [d["name"] for d in exercise.spec.get("datasets") or [] if not is_cached(settings.DATASET_CACHE_DIR, d)]
-    return ", ".join(missing)
+
+def _dataset_problem(exercise) -> str:
+    """Datasets of this exercise that are not available: not cached here, or reported missing by
+    a worker (with the worker's reason: for instructors only)."""
+    from gpu_runner.datasets import failures, is_cached
+
+    declared = exercise.spec.get("datasets") or []
+    reported = failures(declared)
+    missing = [
+        f"{d['name']} ({reported[d['name']]['error']})" if d["name"] in reported else d["name"]
+        for d in declared
+        if d["name"] in reported or not is_cached(settings.DATASET_CACHE_DIR, d)
+    ]
+    return "; ".join(missing)
 
 
 @login_required
@@ -68,10 +87,23 @@ def exercise_detail(request, slug, exercise_slug):
         return redirect("course_detail", slug=slug)
     exercise = course_selectors.exercise_get(version=version, slug=exercise_slug)
     spec = exercise.spec
+    is_instructor = course_selectors.has_role(user=request.user, course=course, role=Membership.Role.INSTRUCTOR)
+    unmet = _locks(request, course, exercise)
+    locking = [u for u in unmet if u["locks"]]
+    if locking:
+        return render(
+            request,
+            "frontend/exercise_locked.html",
+            {"course": course, "exercise": exercise, "locks": locking, "membership": membership},
+        )
     bundle = course_selectors.exercise_bundle(exercise=exercise)
     files, files_from = _starting_files(request.user, course, exercise)
     readonly = {f: bundle["starter"][f] for f in spec.get("support", []) if f in bundle["starter"]}
     readonly.update(course_selectors.shared_files(version=version, names=spec.get("shared", [])))
+    for use in spec.get("uses") or []:  # their own earlier code, shown read-only (never a reference)
+        theirs = prerequisites.passing_files(user=request.user, course=course, slug=use["exercise"], names=use["files"])
+        if theirs:
+            readonly.update(theirs[1])
     visible_tests = {p: t for p, t in bundle["tests"].items() if p.startswith("tests/visible/")}
     latest = (
         Submission.objects.filter(user=request.user, course=course, exercise_slug=exercise.slug)
@@ -84,7 +116,6 @@ def exercise_detail(request, slug, exercise_slug):
 
     membership_touch(membership=membership, kind="exercise", slug=exercise.slug)
     progress = course_selectors.progress_by_slug(user=request.user, course=course).get(exercise.slug)
-    is_instructor = course_selectors.has_role(user=request.user, course=course, role=Membership.Role.INSTRUCTOR)
     page = {
         "files": files,
         "editable": spec["files"],
@@ -116,23 +147,17 @@ def exercise_detail(request, slug, exercise_slug):
             "device": exercise.device,
             "prev": (order[index - 1], item_url(course, *order[index - 1])) if index > 0 else None,
             "next": (order[index + 1], item_url(course, *order[index + 1])) if index + 1 < len(order) else None,
-            "missing_datasets": _dataset_problem(exercise),
+            "missing_datasets": _dataset_problem(exercise) if is_instructor else bool(_dataset_problem(exercise)),
             "is_instructor": is_instructor,
+            "unmet": unmet,
             "tutor_context": {"kind": "exercise", "slug": exercise.slug},
         },
     )
 
 
 def _json_body(request) -> dict:
-    if len(request.body) > MAX_BODY:
-        raise ValueError("the request is too large")
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise ValueError("the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ValueError("the request body must be a JSON object")
-    return data
+    # BadBody is a ValueError: the callers' `except ValueError` answers it with a 400.
+    return read_json(request, fields={"files": dict, "kind": str}, max_bytes=MAX_BODY)
 
 
 def _require_member(request, course):
@@ -150,6 +175,16 @@ def exercise_submit(request, slug, exercise_slug):
         submission = grader_services.submission_create(
             user=request.user, exercise=exercise, files=data.get("files"), kind=data.get("kind", Submission.Kind.SUBMIT)
         )
+    except grader_services.SubmissionLimited as exc:
+        response = JsonResponse({"error": str(exc), "limited": True}, status=429)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    except grader_services.PrerequisiteLocked as exc:
+        url = reverse("exercise_detail", args=[course.slug, exc.lock.prerequisite.exercise])
+        return JsonResponse(
+            {"error": str(exc), "locked": {"exercise": exc.lock.prerequisite.exercise, "url": url}}, status=403
+        )
     except (ValueError, grader_services.SubmissionRejected) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(
@@ -158,6 +193,7 @@ def exercise_submit(request, slug, exercise_slug):
             "kind": submission.kind,
             "ws": f"/ws/submissions/{submission.pk}/",
             "url": reverse("submission_detail", args=[submission.pk]),
+            "quota": grader_services.submission_quota(user=request.user),
         },
         status=201,
     )
@@ -182,7 +218,10 @@ def exercise_reset(request, slug, exercise_slug):
     _require_member(request, course)
     grader_services.draft_reset(user=request.user, exercise=exercise)
     bundle = course_selectors.exercise_bundle(exercise=exercise)
-    return JsonResponse({"files": {f: bundle["starter"].get(f, "") for f in exercise.spec["files"]}})
+    files, _source = _fresh_files(
+        request.user, exercise, {f: bundle["starter"].get(f, "") for f in exercise.spec["files"]}
+    )
+    return JsonResponse({"files": files})
 
 
 @login_required
@@ -216,12 +255,16 @@ def _diff(old: dict, new: dict) -> list[dict]:
 def submission_detail(request, submission_id):
     submission = grader_selectors.submission_get_for_user(user=request.user, submission_id=submission_id)
     previous = grader_selectors.submission_previous(submission=submission)
+    staff = grader_selectors.can_review(user=request.user, submission=submission)
     if request.GET.get("format") == "json":
+        result = submission.result
+        if result and not staff:  # what was only recorded, and how it was seen, is for staff
+            result = {k: v for k, v in result.items() if k != "integrity"}
         return JsonResponse(
             {
                 "id": submission.pk,
                 "status": submission.status,
-                "result": submission.result,
+                "result": result,
                 "files": submission.files,
                 "kind": submission.kind,
             }
@@ -235,5 +278,6 @@ def submission_detail(request, submission_id):
             "course": submission.course,
             "diff": _diff(previous.files if previous else {}, submission.files) if previous else None,
             "result_json": submission.result,
+            "integrity": grader_selectors.integrity_reasons(submission, limit=50) if staff else None,
         },
     )

@@ -1,5 +1,6 @@
-"""For a course's TAs and instructors: learners' progress, tutor transcripts (flagged first),
-usage and cost, and a live view of one conversation they can join."""
+"""For a course's TAs and instructors: submissions flagged for integrity review, learners'
+progress, tutor transcripts (flagged first), usage and cost, and a live view of one
+conversation they can join."""
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -7,6 +8,7 @@ from django.shortcuts import render
 
 from courses import selectors as course_selectors
 from courses.models import ExerciseProgress, Membership
+from grader import selectors as grader_selectors
 from tutor import selectors as tutor_selectors
 
 
@@ -28,6 +30,7 @@ def overview(request, slug):
             "members": members,
             "conversations": tutor_selectors.conversations_for_staff(course=course)[:100],
             "usage": tutor_selectors.usage_for_course(course=course),
+            "flagged": grader_selectors.flagged_for_staff(course=course),
         },
     )
 

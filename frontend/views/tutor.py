@@ -1,7 +1,5 @@
 """HTTP side of the tutor: open (or resume) a conversation, list them, rate a reply, ask a human."""
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -9,16 +7,9 @@ from django.views.decorators.http import require_POST
 
 from courses import selectors as course_selectors
 from courses.models import Membership
+from frontend.views.body import BadBody, read_json
 from tutor import selectors, services
 from tutor.models import Message
-
-
-def _body(request):
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 @login_required
@@ -27,15 +18,16 @@ def start(request, slug):
     course = course_selectors.course_get_for_user(user=request.user, slug=slug)
     if not course_selectors.has_role(user=request.user, course=course, role=Membership.Role.STUDENT):
         return JsonResponse({"error": "Enroll in the course to use its tutor."}, status=403)
-    data = _body(request)
-    if data is None:
-        return JsonResponse({"error": "the request body must be a JSON object"}, status=400)
+    try:
+        data = read_json(request, fields={"kind": str, "slug": str, "new": bool})
+    except BadBody as exc:
+        return exc.response()
     try:
         conversation = services.conversation_start(
             user=request.user,
             course=course,
-            kind=str(data.get("kind", "course")),
-            item_slug=str(data.get("slug", ""))[:80],
+            kind=data.get("kind", "course"),
+            item_slug=data.get("slug", "")[:80],
             new=bool(data.get("new")),
         )
     except services.MessageRejected as exc:
@@ -70,10 +62,13 @@ def rate(request, message_id):
     if message is None:
         raise Http404("No such message.")
     selectors.conversation_get_for_user(user=request.user, conversation_id=message.conversation_id)
-    data = _body(request) or {}
     try:
-        rating = int(data.get("rating", 0))
-        services.message_rate(message=message, user=request.user, rating=rating, comment=str(data.get("comment", "")))
+        data = read_json(request, fields={"rating": int, "comment": str})
+    except BadBody as exc:
+        return exc.response()
+    try:
+        rating = data.get("rating", 0)
+        services.message_rate(message=message, user=request.user, rating=rating, comment=data.get("comment", ""))
     except (ValueError, TypeError, services.MessageRejected) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"rating": message.rating})

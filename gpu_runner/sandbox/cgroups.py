@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(os.environ.get("FROMSCRATCH_CGROUP_ROOT", "/sys/fs/cgroup"))
 PARENT = "fromscratch"
+CPU_PERIOD_US = 100_000
 
 
 def _write(path: Path, value) -> None:
@@ -65,7 +66,9 @@ class JobCgroup:
         self.v, self.dirs = v, dirs
 
     @classmethod
-    def create(cls, *, pids_max: int, memory_bytes: int) -> "JobCgroup":
+    def create(cls, *, pids_max: int, memory_bytes: int, cpus: float | None = None) -> "JobCgroup":
+        """`cpus` caps the job's CPU bandwidth (cores' worth, e.g. 1.0): without it, a job that
+        starts 128 busy processes takes every core and times out other learners' jobs."""
         v = version()
         if v is None:
             raise OSError("no usable cgroup hierarchy with pids and memory controllers")
@@ -88,14 +91,20 @@ class JobCgroup:
             _write(d / "memory.max", memory_bytes)
             if (d / "memory.swap.max").exists():
                 _write(d / "memory.swap.max", 0)
+            if cpus and (d / "cpu.max").exists():
+                _write(d / "cpu.max", f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
             return cls(2, {"all": d})
         dirs = {}
-        for controller in ("pids", "memory"):
+        controllers = ["pids", "memory"] + (["cpu"] if cpus and (ROOT / "cpu" / "cpu.cfs_quota_us").exists() else [])
+        for controller in controllers:
             parent = ROOT / controller / PARENT
             parent.mkdir(exist_ok=True)
             d = parent / name
             d.mkdir()
             dirs[controller] = d
+        if "cpu" in dirs:
+            _write(dirs["cpu"] / "cpu.cfs_period_us", CPU_PERIOD_US)
+            _write(dirs["cpu"] / "cpu.cfs_quota_us", int(cpus * CPU_PERIOD_US))
         _write(dirs["pids"] / "pids.max", pids_max)
         _write(dirs["memory"] / "memory.limit_in_bytes", memory_bytes)
         if (dirs["memory"] / "memory.memsw.limit_in_bytes").exists():

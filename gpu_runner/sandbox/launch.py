@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gpu_runner import datasets
 from gpu_runner.sandbox import seccomp
 
 HARNESS_DIR = Path(__file__).resolve().parent.parent / "harness"
@@ -44,11 +45,12 @@ class SandboxConfig:
     python: Path = field(default_factory=lambda: Path(sys.executable))
     venv: Path = field(default_factory=lambda: Path(sys.prefix))
     base_prefix: Path = field(default_factory=lambda: Path(sys.base_prefix))
-    data_dir: Path | None = None
+    data_dir: Path | None = None  # the dataset cache; each spare gets its own /data folder under it
     uid: int = 61001
     gid: int = 61001
     work_mb: int = 256
     tmp_mb: int = 64
+    shm_mb: int = 64  # /dev/shm: torch's DataLoader workers share tensors through it
     gpu_nodes: tuple = ()  # e.g. ("/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm")
     gpu_uuid: str = ""
 
@@ -80,9 +82,10 @@ def traversable_by(path: Path, uid: int, gid: int) -> bool:
 class Spare:
     """One started harness process: waits for "ready", then takes exactly one job."""
 
-    def __init__(self, popen, events_fd, out_fd, err_fd, *, key, workdir=None):
+    def __init__(self, popen, events_fd, out_fd, err_fd, *, key, workdir=None, data_dir=None):
         self.popen, self.events_fd, self.out_fd, self.err_fd = popen, events_fd, out_fd, err_fd
         self.key, self.workdir = key, workdir
+        self.data_dir = data_dir  # this spare's own /data: its job's datasets are linked in at hand-over
         self.ready = False
         self._buffer = b""
         self.started_at = time.monotonic()
@@ -145,8 +148,9 @@ class Spare:
                 self.popen.stdin.close()
             except OSError:
                 pass
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        for folder in (self.workdir, self.data_dir):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 class Launcher:
@@ -155,27 +159,30 @@ class Launcher:
         self._stage = None
 
     # --- paths ------------------------------------------------------------------------------
-    def _mounts(self) -> list[tuple[str, str]]:
-        """(host path, sandbox path) pairs, read-only."""
+    def _mounts(self, data_dir=None) -> list[tuple[str, str]]:
+        """(host path, sandbox path) pairs, read-only. `data_dir` is the spare's own /data
+        folder (never the whole dataset cache: a job sees only its own datasets)."""
         c = self.config
         pairs = [(str(c.venv), "/venv"), (str(HARNESS_DIR), "/harness")]
         base = str(Path(c.base_prefix).resolve())
         if not base.startswith("/usr"):
             pairs.append((base, base))  # the venv's python symlink points into it
-        if c.data_dir and Path(c.data_dir).is_dir():
-            pairs.append((str(c.data_dir), "/data"))
+        if data_dir and Path(data_dir).is_dir():
+            pairs.append((str(data_dir), "/data"))
         return pairs
 
-    def _needs_stage(self) -> list[tuple[str, str]]:
+    def _needs_stage(self, data_dir=None) -> list[tuple[str, str]]:
         if not running_as_root():
             return []
         return [
-            (src, dst) for src, dst in self._mounts() if not traversable_by(Path(src), self.config.uid, self.config.gid)
+            (src, dst)
+            for src, dst in self._mounts(data_dir)
+            if not traversable_by(Path(src), self.config.uid, self.config.gid)
         ]
 
     # --- commands ---------------------------------------------------------------------------
     def bwrap_args(
-        self, *, events_fd: int, seccomp_fd: int, preload: tuple, gpu: bool, work_mb: int, sources: dict
+        self, *, events_fd: int, seccomp_fd: int, preload: tuple, gpu: bool, work_mb: int, sources: dict, data_dir=None
     ) -> list[str]:
         c = self.config
         args = [
@@ -195,13 +202,19 @@ class Launcher:
                 args += ["--symlink", os.readlink(target), f"/{name}"]
             elif target.is_dir():
                 args += ["--ro-bind", str(target), f"/{name}"]
-        for src, dst in self._mounts():
+        for src, dst in self._mounts(data_dir):
             args += ["--ro-bind", sources.get(src, src), dst]
         args += [
             "--proc",
             "/proc",
             "--dev",
             "/dev",
+            # bwrap's /dev is a tmpfs of half the host's RAM, writable by the sandbox's uid: size
+            # /dev/shm explicitly and make the rest of /dev read-only (after the GPU nodes below).
+            "--size",
+            str(c.shm_mb << 20),
+            "--tmpfs",
+            "/dev/shm",
             "--size",
             str(work_mb << 20),
             "--tmpfs",
@@ -246,6 +259,8 @@ class Launcher:
         else:
             args += ["--setenv", "CUDA_VISIBLE_DEVICES", ""]
         args += [
+            "--remount-ro",
+            "/dev",
             "--seccomp",
             str(seccomp_fd),
             "/venv/bin/python",
@@ -270,6 +285,7 @@ class Launcher:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         workdir = None
+        data_dir = datasets.spare_dir(self.config.data_dir) if self.config.data_dir else None
         try:
             if self.config.unsafe:
                 workdir = tempfile.mkdtemp(prefix="fromscratch-unsafe-")
@@ -283,7 +299,7 @@ class Launcher:
                     "--work",
                     workdir,
                     "--data",
-                    str(self.config.data_dir or workdir),
+                    str(data_dir or workdir),
                     "--preload",
                     ",".join(preload),
                 ]
@@ -298,26 +314,36 @@ class Launcher:
                     start_new_session=True,
                 )
             else:
-                popen = self._spawn_bwrap(events_w, out_w, err_w, preload, gpu, work_mb)
+                popen = self._spawn_bwrap(events_w, out_w, err_w, preload, gpu, work_mb, data_dir)
+        except BaseException:
+            if data_dir:
+                shutil.rmtree(data_dir, ignore_errors=True)
+            raise
         finally:
             for fd in (events_w, out_w, err_w):
                 os.close(fd)
         for fd in (events_r, out_r, err_r):
             os.set_blocking(fd, False)
-        return Spare(popen, events_r, out_r, err_r, key=key, workdir=workdir)
+        return Spare(popen, events_r, out_r, err_r, key=key, workdir=workdir, data_dir=data_dir)
 
-    def _spawn_bwrap(self, events_w, out_w, err_w, preload, gpu, work_mb):
+    def _spawn_bwrap(self, events_w, out_w, err_w, preload, gpu, work_mb, data_dir=None):
         c = self.config
-        seccomp_fd = seccomp.memfd()
+        seccomp_fd = seccomp.memfd(events_fd=events_w)
         try:
-            staged = self._needs_stage()
+            staged = self._needs_stage(data_dir)
             sources = {}
             for index, (src, _dst) in enumerate(staged):
                 point = STAGE_DIR / str(index)
                 point.mkdir(parents=True, exist_ok=True)
                 sources[src] = str(point)
             bwrap = self.bwrap_args(
-                events_fd=events_w, seccomp_fd=seccomp_fd, preload=preload, gpu=gpu, work_mb=work_mb, sources=sources
+                events_fd=events_w,
+                seccomp_fd=seccomp_fd,
+                preload=preload,
+                gpu=gpu,
+                work_mb=work_mb,
+                sources=sources,
+                data_dir=data_dir,
             )
             common = dict(
                 stdin=subprocess.PIPE,

@@ -8,6 +8,7 @@ part with a ready spare, against 0.2 s / 2.4 s cold).
 
 import logging
 
+from gpu_runner import datasets
 from gpu_runner.sandbox.launch import Launcher, Spare
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ class WarmPool:
     def key(preload, gpu, work_mb) -> tuple:
         return (tuple(preload), bool(gpu), int(work_mb))
 
-    def take(self, *, preload=(), gpu=False, work_mb=None) -> Spare:
+    def take(self, *, preload=(), gpu=False, work_mb=None, data=None) -> Spare:
+        """A ready spare; `data` ({declared name: cached file}) is linked into its /data."""
         work_mb = work_mb or self.launcher.config.work_mb
         spare = self.spares.pop(self.key(preload, gpu, work_mb), None)
         if spare is not None and not spare.alive():
@@ -42,6 +44,11 @@ class WarmPool:
             raise SandboxUnavailable(
                 f"sandbox did not start: {detail.strip() or f'no ready signal within {self.ready_timeout}s'}"
             )
+        try:
+            datasets.bind(spare.data_dir, data)
+        except BaseException:
+            spare.kill()
+            raise
         return spare
 
     def refill(self, *, preload=(), gpu=False, work_mb=None) -> None:

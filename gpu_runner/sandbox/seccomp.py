@@ -5,6 +5,11 @@ with EPERM instead of killing the process, so learner code sees an ordinary OSEr
 What it blocks: new namespaces (unshare, setns, clone with CLONE_NEW*), mounts, ptrace and
 cross-process memory access, kernel keyrings, bpf, perf, module and kexec loading, io_uring,
 and identity changes. The network namespace, not this filter, is what cuts the network.
+
+It also guards the harness's events fd (its number is compiled into each spare's filter): no
+close(), dup2()/dup3() onto it or close_range() over it, and no further seccomp filters. Learner
+code could otherwise swap the channel for a pipe of its own and relay the harness's lines minus
+the tamper evidence; writing forged lines to it stays possible and is caught by the line token.
 """
 
 import errno
@@ -207,7 +212,54 @@ def _insn(code, jt, jf, k):
     return struct.pack("=HBBI", code, jt, jf, k & 0xFFFFFFFF)
 
 
-def program(machine: str | None = None) -> bytes:
+# Per-architecture numbers of the calls the events-fd guard filters by argument.
+_FD_CALLS = {
+    "x86_64": {"close": 3, "dup2": 33, "dup3": 292, "close_range": 436, "seccomp": 317, "prctl": 157},
+    "aarch64": {"close": 57, "dup3": 24, "close_range": 436, "seccomp": 277, "prctl": 167},
+}
+_OFF_ARG1 = _OFF_ARG0 + 8
+_JGT_K, _JGE_K = 0x25, 0x35
+_PR_SET_SECCOMP = 22
+
+
+def _fd_guard(machine: str, fd: int, eperm: int, enosys: int) -> list[bytes]:
+    """Instructions that refuse calls which would close or replace `fd` (nr is in A on entry and
+    on every fall-through exit)."""
+    calls, out = _FD_CALLS[machine], []
+
+    def reload():
+        return _insn(_LD_W_ABS, 0, 0, _OFF_NR)
+
+    # close(fd) and dup2/dup3(old, fd): compare the fd argument's low 32 bits (fds are ints).
+    out += [_insn(_JEQ_K, 0, 3, calls["close"]), _insn(_LD_W_ABS, 0, 0, _OFF_ARG0), _insn(_JEQ_K, 0, 1, fd)]
+    out += [_insn(_RET_K, 0, 0, eperm), reload()]
+    for name in ("dup2", "dup3"):
+        if name in calls:
+            out += [_insn(_JEQ_K, 0, 3, calls[name]), _insn(_LD_W_ABS, 0, 0, _OFF_ARG1), _insn(_JEQ_K, 0, 1, fd)]
+            out += [_insn(_RET_K, 0, 0, eperm), reload()]
+    # close_range(first, last): refuse with ENOSYS when first <= fd <= last, so libc and CPython
+    # fall back to closing fds one by one (and close(fd) is refused above).
+    out += [
+        _insn(_JEQ_K, 0, 5, calls["close_range"]),
+        _insn(_LD_W_ABS, 0, 0, _OFF_ARG0),
+        _insn(_JGT_K, 3, 0, fd),  # first > fd: allowed
+        _insn(_LD_W_ABS, 0, 0, _OFF_ARG1),
+        _insn(_JGE_K, 0, 1, fd),  # last >= fd: covers it
+        _insn(_RET_K, 0, 0, enosys),
+        reload(),
+    ]
+    # No new seccomp filters: one could make the harness's own writes fail.
+    out += [_insn(_JEQ_K, 0, 1, calls["seccomp"]), _insn(_RET_K, 0, 0, eperm)]
+    out += [
+        _insn(_JEQ_K, 0, 3, calls["prctl"]),
+        _insn(_LD_W_ABS, 0, 0, _OFF_ARG0),
+        _insn(_JEQ_K, 0, 1, _PR_SET_SECCOMP),
+    ]
+    out += [_insn(_RET_K, 0, 0, eperm), reload()]
+    return out
+
+
+def program(machine: str | None = None, *, events_fd: int | None = None) -> bytes:
     """The filter as `struct sock_filter[]` bytes for this machine's architecture."""
     machine = machine or platform.machine()
     if machine not in _TABLES:
@@ -234,15 +286,17 @@ def program(machine: str | None = None) -> bytes:
         _insn(_RET_K, 0, 0, eperm),
         _insn(_LD_W_ABS, 0, 0, _OFF_NR),  # reached by both clone paths: reload nr
     ]
+    if events_fd is not None:
+        out += _fd_guard(machine, events_fd, eperm, enosys)
     for nr in denied:
         out += [_insn(_JEQ_K, 0, 1, nr), _insn(_RET_K, 0, 0, eperm)]
     out.append(_insn(_RET_K, 0, 0, _RET_ALLOW))
     return b"".join(out)
 
 
-def memfd() -> int:
+def memfd(*, events_fd: int | None = None) -> int:
     """An fd holding the compiled filter, positioned at 0, for bwrap's --seccomp."""
     fd = os.memfd_create("fromscratch-seccomp", 0)
-    os.write(fd, program())
+    os.write(fd, program(events_fd=events_fd))
     os.lseek(fd, 0, os.SEEK_SET)
     return fd

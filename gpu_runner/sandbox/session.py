@@ -3,12 +3,14 @@ and an honest account of how the process ended."""
 
 import json
 import os
+import secrets
 import selectors
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
 
+from gpu_runner import wire
 from gpu_runner.sandbox import cgroups
 from gpu_runner.sandbox.launch import Spare
 
@@ -29,6 +31,11 @@ class RunResult:
     wall_seconds: float = 0.0
     cpu_seconds: float | None = None
     peak_memory_bytes: int | None = None
+    # Lines on the events fd the harness did not write: without the job's token (forged) or not
+    # a well-formed event (malformed). The harness writes neither; they are tamper evidence.
+    done_seen: bool = False
+    started: float = field(default_factory=time.monotonic)
+    channel: dict = field(default_factory=lambda: {"forged": 0, "malformed": 0, "events": 0, "bytes": 0})
 
     @property
     def finished(self) -> bool:
@@ -51,18 +58,22 @@ def run_job(
     pids_max: int = 256,
     on_event=None,
     use_cgroup: bool = True,
+    cpus: float | None = 1.0,
 ) -> RunResult:
     result = RunResult()
     group = None
+    # A fresh token per run: the harness signs every line with it; it reaches the sandbox only
+    # on the spare's stdin, after which the pipe is closed.
+    token = secrets.token_hex(16)
+    job = {**job, "token": token}
     if use_cgroup and cgroups.available():
-        group = cgroups.JobCgroup.create(pids_max=pids_max, memory_bytes=memory_bytes)
+        group = cgroups.JobCgroup.create(pids_max=pids_max, memory_bytes=memory_bytes, cpus=cpus)
         # Everything in the spare's tree joins before any learner code runs (nothing forks
         # between "ready" and reading the job), so no child can start outside the limits.
         group.add(cgroups.process_tree(spare.popen.pid))
     started = time.monotonic()
     deadline = started + wall_seconds
     killed_for = None
-    done_seen = False
     out_parts, err_parts, sizes = [], [], {"out": 0, "err": 0}
     buffer = b""
     try:
@@ -77,7 +88,7 @@ def run_job(
             sel.register(fd, selectors.EVENT_READ)
         open_streams = set(streams)
         while open_streams and killed_for is None:
-            if done_seen:
+            if result.done_seen:
                 # The harness reported everything: the verdict needs nothing more from the
                 # process, so don't wait for a 200 MB interpreter to exit (it is killed below).
                 _drain(spare.out_fd, out_parts, sizes, "out")
@@ -101,20 +112,11 @@ def run_job(
                 if kind == "events":
                     buffer += chunk
                     *lines, buffer = buffer.split(b"\n")
-                    for line in lines:
-                        if not line.strip():
-                            continue
-                        try:
-                            event = json.loads(line)
-                        except ValueError:
-                            continue  # learner code wrote garbage on the events fd; ignore it
-                        if not isinstance(event, dict):
-                            continue
-                        result.events.append(event)
-                        done_seen = done_seen or event.get("t") == "done"
-                        if on_event is not None and on_event(event) and killed_for is None:
-                            killed_for = "stopped_early"
-                    if len(buffer) > 8 << 20:
+                    stop = _read_events(lines, token, result, on_event)
+                    if stop and killed_for is None:
+                        killed_for, detail = stop
+                        result.detail = detail or result.detail
+                    if len(buffer) > wire.MAX_LINE_BYTES and killed_for is None:
                         killed_for = "output_limit"
                         result.detail = "Your program wrote an oversized line to the grader's channel and was stopped."
                 else:
@@ -131,7 +133,7 @@ def run_job(
         sel.close()
         if killed_for is not None:
             spare.kill()
-        elif done_seen:
+        elif result.done_seen:
             pass
         else:
             try:
@@ -147,7 +149,7 @@ def run_job(
             oom = stats["oom_kills"] > 0
         else:
             oom = False
-        if killed_for is None and done_seen:
+        if killed_for is None and result.done_seen:
             # Kill now, reap and remove the cgroup off the critical path.
             try:
                 os.killpg(spare.popen.pid, signal.SIGKILL)
@@ -170,6 +172,40 @@ def run_job(
     harness_error = next((e for e in result.events if e.get("t") == "harness_error"), None)
     _classify(result, killed_for, oom, rc, done, harness_error, wall_seconds, memory_bytes)
     return result
+
+
+def _read_events(lines, token, result, on_event):
+    """Decode, authenticate and dispatch complete lines; (verdict, detail) asks to stop the run."""
+    ch = result.channel
+    for line in lines:
+        if not line.strip():
+            continue
+        ch["bytes"] += len(line)
+        event = wire.decode_line(line)
+        if event is None:
+            ch["malformed"] += 1
+            continue
+        if event.pop("k", None) != token:
+            ch["forged"] += 1
+            continue
+        ch["events"] += 1
+        # The parent's own clock: a test's wall time is measured here, where learner code cannot
+        # reach (it can catch the harness's timeout exception inside the sandbox).
+        event["_at"] = round(time.monotonic() - result.started, 4)
+        if ch["events"] > wire.MAX_EVENTS or ch["bytes"] > wire.MAX_EVENT_BYTES:
+            return (
+                "output_limit",
+                f"Your program sent the grader more than {wire.MAX_EVENTS:,} events or "
+                f"{wire.MAX_EVENT_BYTES >> 20} MiB, so it was stopped.",
+            )
+        result.events.append(event)
+        if event.get("t") == "done":
+            result.done_seen = True
+        if on_event is not None and on_event(event):
+            return ("stopped_early", "")
+    if ch["forged"] + ch["malformed"] > 1000:
+        return ("output_limit", "Your program flooded the grader's channel and was stopped.")
+    return None
 
 
 def _drain(fd, parts, sizes, kind):

@@ -8,8 +8,11 @@ from grader.services.results import (  # noqa: F401
     submissions_reap,
 )
 from grader.services.submissions import (  # noqa: F401
+    PrerequisiteLocked,
+    SubmissionLimited,
     SubmissionRejected,
     job_build,
     submission_create,
     submission_enqueue,
+    submission_quota,
 )

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from courses.services import progress_record
-from gpu_runner import verdicts
-from gpu_runner.events import EventStream, replay
+from gpu_runner import verdicts, wire
+from gpu_runner.events import EventStream, replay, result_event
 from grader.models import ReferenceRun, Submission
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,21 @@ def _infrastructure_result(submission: Submission, message: str) -> dict:
     return verdicts.infrastructure_result(tests=_tests_for(submission), message=message)
 
 
+def _runner_result(submission: Submission, payload: dict) -> dict:
+    """The result the runner computed (execute.py: the one place a verdict is made), or an
+    infrastructure result when it sent none (the job never ran, the worker was lost)."""
+    result = payload.get("result")
+    if isinstance(result, dict) and payload.get("gradable", True):
+        return dict(result)
+    message = payload.get("infrastructure_error") or "the grading infrastructure failed"
+    if isinstance(result, dict) and not result.get("gradable", True):
+        return dict(result)
+    return _infrastructure_result(submission, message)
+
+
 def submission_record_result(*, payload: dict) -> Submission | None:
-    """Turn a runner payload into the stored result. Idempotent: only the current attempt of a
-    still-active submission is written (a duplicate or stale delivery changes nothing)."""
+    """Store the runner's result. Idempotent: only the current attempt of a still-active
+    submission is written (a duplicate or stale delivery changes nothing)."""
     submission = (
         Submission.objects.select_related("exercise__version", "course", "user")
         .filter(pk=payload.get("submission_id"))
@@ -101,13 +113,8 @@ def submission_record_result(*, payload: dict) -> Submission | None:
             content_hash=exercise.content_hash, device=payload["reference_device"], events=payload["reference_events"]
         )
     now = timezone.now()
-    device = payload.get("device", "cpu")
-    reference = payload.get("reference_events") or (
-        ReferenceRun.objects.filter(content_hash=exercise.content_hash, device=device)
-        .values_list("events", flat=True)
-        .first()
-    )
-    result = verdicts.final_result(tests=_tests_for(submission), payload=payload, reference_events=reference)
+    shown = payload.get("result")
+    result = _runner_result(submission, payload)
     result.update(
         kind=submission.kind,
         attempt=submission.number,
@@ -123,6 +130,7 @@ def submission_record_result(*, payload: dict) -> Submission | None:
         },
         output={k: (payload.get("process") or {}).get(k, "") for k in ("stdout", "stderr")},
     )
+    result = wire.jsonsafe(result)
     try:
         validate_result(result)
     except jsonschema.ValidationError as exc:
@@ -131,11 +139,19 @@ def submission_record_result(*, payload: dict) -> Submission | None:
         result.update(kind=submission.kind, attempt=submission.number, timing={})
     gradable = result["gradable"]
     passed = gradable and result["status"] == "passed"
+    flagged = bool((result.get("integrity") or {}).get("flagged"))
+    stream = EventStream(submission.pk, submission.attempt)
+    replaced = shown is None or (shown.get("status"), shown.get("score"), shown.get("gradable")) != (
+        result["status"],
+        result["score"],
+        gradable,
+    )
     with transaction.atomic():
         updated = Submission.objects.filter(pk=submission.pk, attempt=payload.get("attempt"), status__in=ACTIVE).update(
             status=Submission.Status.GRADED if gradable else Submission.Status.ERROR,
             gradable=gradable,
             passed=passed,
+            flagged=flagged,
             score=result["score"],
             max_score=result["max_score"],
             result=result,
@@ -157,24 +173,20 @@ def submission_record_result(*, payload: dict) -> Submission | None:
                 max_score=result["max_score"],
                 passed=passed,
             )
-    stream = EventStream(submission.pk, submission.attempt)
-    live = payload.get("live_result") or {}
-    if (live.get("status"), live.get("score"), live.get("gradable")) == (result["status"], result["score"], gradable):
-        # The runner already showed this result; say it is recorded (the progress badge listens).
-        stream.emit(
-            "recorded", kind=submission.kind, passed=passed, score=result["score"], max_score=result["max_score"]
-        )
-    else:
-        stream.emit("result", **result_event(result, kind=submission.kind))
-    stream.flush()
-    Submission.objects.filter(pk=submission.pk).update(events=replay(submission.pk))
+        if replaced:
+            # The runner showed nothing, or something this copy had to replace: send the stored one.
+            stream.emit("result", **result_event(result, kind=submission.kind))
+        else:
+            # The runner already showed this result; say it is recorded (the progress badge listens).
+            stream.emit(
+                "recorded", kind=submission.kind, passed=passed, score=result["score"], max_score=result["max_score"]
+            )
+        stream.flush()
+        # The event log goes in with the result, so whoever sees the submission finished also
+        # sees its events (a separate update raced readers that polled the status).
+        Submission.objects.filter(pk=submission.pk).update(events=wire.jsonsafe(replay(submission.pk)))
     submission.refresh_from_db()
     return submission
-
-
-def result_event(result: dict, *, kind: str) -> dict:
-    keys = ("status", "gradable", "score", "max_score", "message", "verdict", "tests", "metrics")
-    return {"kind": kind, **{k: result[k] for k in keys}}
 
 
 def submissions_reap(*, now=None) -> dict:

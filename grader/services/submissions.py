@@ -3,16 +3,60 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from config import ratelimits
 from courses import selectors as course_selectors
+from grader import prerequisites
 from grader.jobs import build_job
 from grader.models import ReferenceRun, Submission
-from grader.services.errors import SubmissionRejected
+from grader.services.errors import PrerequisiteLocked, SubmissionLimited, SubmissionRejected
 from grader.services.files import clean_files
 
-__all__ = ["SubmissionRejected", "job_build", "submission_create", "submission_enqueue"]
+__all__ = [
+    "PrerequisiteLocked",
+    "SubmissionLimited",
+    "SubmissionRejected",
+    "job_build",
+    "submission_create",
+    "submission_enqueue",
+    "submission_quota",
+]
+ACTIVE = (Submission.Status.QUEUED, Submission.Status.RUNNING)
+
+
+def submission_quota(*, user) -> dict:
+    """How many of the learner's submissions are waiting or running, against the cap, and the
+    warning to show when the next one would be the last allowed (so nobody hits it blind)."""
+    active = Submission.objects.filter(user=user, status__in=ACTIVE)
+    count, cap = active.count(), ratelimits.cap("submission.active")
+    warning = ""
+    if count >= cap:
+        warning = ratelimits.cap_message("submission.active", active=count)
+    elif count == cap - 1 and cap > 1:
+        warning = (
+            f"{count} of your submissions are still being graded; you can queue {cap - count} more until one finishes."
+        )
+    return {"active": count, "limit": cap, "warning": warning}
+
+
+def _check_limits(*, user, exercise) -> None:
+    """Caps on a learner's queued and running submissions, and a rate window: a loop that submits
+    must not fill the queues (or hold every GPU worker) for everyone else."""
+    active = Submission.objects.filter(user=user, status__in=ACTIVE)
+    count = active.count()
+    if count >= ratelimits.cap("submission.active"):
+        raise SubmissionLimited(ratelimits.cap_message("submission.active", active=count))
+    if exercise.device == "gpu":
+        gpu = active.filter(queue=QUEUE_FOR_DEVICE["gpu"]).count()
+        if gpu >= ratelimits.cap("submission.active_gpu"):
+            raise SubmissionLimited(ratelimits.cap_message("submission.active_gpu", active=gpu))
+    decision = ratelimits.hit("submission.user", str(user.pk))
+    if not decision.allowed:
+        raise SubmissionLimited(decision.message, retry_after=decision.retry_after)
+
 
 QUEUE_FOR_DEVICE = {"cpu": "grade.cpu", "gpu": "grade.gpu"}
 
@@ -23,8 +67,15 @@ def submission_create(*, user, exercise, files: dict, kind: str = Submission.Kin
     if kind not in Submission.Kind.values:
         raise SubmissionRejected(f"unknown submission kind {kind!r}")
     files = clean_files(exercise=exercise, files=files)
+    # Refused (PrerequisiteLocked) before anything is stored when a prerequisite locks the exercise.
+    prerequisites.require_unlocked(user=user, exercise=exercise)
+    uses_files = prerequisites.uses_files_resolve(user=user, exercise=exercise)
     course = exercise.version.course
     with transaction.atomic():
+        # One learner's submissions are created one at a time, so two requests at once cannot
+        # both slip under the cap.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        _check_limits(user=user, exercise=exercise)
         counted = Submission.objects.filter(
             user=user, course=course, exercise_slug=exercise.slug, kind=Submission.Kind.SUBMIT, gradable=True
         ).count()
@@ -35,6 +86,7 @@ def submission_create(*, user, exercise, files: dict, kind: str = Submission.Kin
             exercise_slug=exercise.slug,
             kind=kind,
             files=files,
+            uses_files=uses_files,
             number=counted + 1 if kind == Submission.Kind.SUBMIT else 0,
             queue=QUEUE_FOR_DEVICE[exercise.device],
             deadline_at=timezone.now() + timedelta(seconds=settings.GRADER_QUEUE_TIMEOUT_SECONDS),
@@ -43,48 +95,39 @@ def submission_create(*, user, exercise, files: dict, kind: str = Submission.Kin
     return submission
 
 
-def _earlier_files(*, user, exercise, use: dict) -> tuple[dict, bool]:
-    """Files the learner wrote for an earlier exercise (their latest passing submission), or the
-    reference solution of that exercise when they have not passed it yet."""
-    course = exercise.version.course
-    theirs = (
-        Submission.objects.filter(user=user, course=course, exercise_slug=use["exercise"], passed=True)
-        .order_by("-created_at")
-        .values_list("files", flat=True)
-        .first()
-    )
-    if theirs and all(f in theirs for f in use["files"]):
-        return {f: theirs[f] for f in use["files"]}, True
-    return _reference_files_of(exercise=exercise, slug=use["exercise"], names=use["files"]), False
-
-
-def _reference_files_of(*, exercise, slug: str, names: list) -> dict:
-    other = course_selectors.exercise_in_version(version=exercise.version, slug=slug)
-    solution = course_selectors.exercise_bundle(exercise=other)["solution"] if other else {}
-    return {f: solution[f] for f in names if f in solution}
-
-
 def job_build(
-    *, exercise, files: dict, tests: list, user=None, submission_id=None, attempt: int = 1, kind: str = "submission"
+    *,
+    exercise,
+    files: dict,
+    tests: list,
+    user=None,
+    uses_files: dict | None = None,
+    submission_id=None,
+    attempt: int = 1,
+    kind: str = "submission",
 ) -> dict:
-    """The self-contained job a runner needs (DESIGN.md §3): no database access on the GPU host."""
+    """The self-contained job a runner needs (DESIGN.md §3): no database access on the GPU host.
+
+    `uses_files` are the earlier exercises' files the learner's sandbox gets (as stored on the
+    submission); without them they are resolved for `user` now, which raises PrerequisiteLocked
+    where a prerequisite locks the exercise. The reference run always gets the references."""
     spec = exercise.spec
     bundle = course_selectors.exercise_bundle(exercise=exercise)
     support = {f: bundle["starter"][f] for f in spec.get("support", []) if f in bundle["starter"]}
     support.update(course_selectors.shared_files(version=exercise.version, names=spec.get("shared", [])))
     reference_support = dict(support)
+    if uses_files is None:
+        if user is None:
+            raise ValueError("job_build needs the submission's uses_files or the user to resolve them for")
+        uses_files = prerequisites.uses_files_resolve(user=user, exercise=exercise)
     own_code = {}
     for use in spec.get("uses", []):
-        if user is not None:
-            learner_files, mine = _earlier_files(user=user, exercise=exercise, use=use)
-        else:
-            learner_files, mine = (
-                _reference_files_of(exercise=exercise, slug=use["exercise"], names=use["files"]),
-                False,
-            )
-        support.update(learner_files)
-        own_code[use["exercise"]] = "yours" if mine else "reference"
-        reference_support.update(_reference_files_of(exercise=exercise, slug=use["exercise"], names=use["files"]))
+        entry = uses_files.get(use["exercise"]) or {}
+        support.update({f: entry["files"][f] for f in use["files"] if f in (entry.get("files") or {})})
+        own_code[use["exercise"]] = entry.get("source", "reference")
+        reference_support.update(
+            prerequisites.reference_files(exercise=exercise, slug=use["exercise"], names=use["files"])
+        )
     cached = dict(ReferenceRun.objects.filter(content_hash=exercise.content_hash).values_list("device", "events"))
     return build_job(
         spec=spec,
@@ -100,6 +143,18 @@ def job_build(
         attempt=attempt,
         own_code=own_code,
     )
+
+
+def _stored_uses_files(submission: Submission) -> dict:
+    """The earlier files this submission runs with: stored when it was created, so a regrade or a
+    re-enqueue by the reaper runs the same code. Rows from before they were stored get them now."""
+    wanted = {u["exercise"] for u in submission.exercise.spec.get("uses") or []}
+    if wanted <= set(submission.uses_files or {}):
+        return submission.uses_files
+    uses_files = prerequisites.uses_files_resolve(user=submission.user, exercise=submission.exercise)
+    Submission.objects.filter(pk=submission.pk).update(uses_files=uses_files)
+    submission.uses_files = uses_files
+    return uses_files
 
 
 def _time_limits(spec: dict) -> tuple[int, int]:
@@ -123,11 +178,16 @@ def submission_enqueue(*, submission: Submission) -> None:
         if submission.kind == Submission.Kind.SUBMIT
         else [t for t in spec["tests"] if t["visibility"] == "visible"]
     )
+    try:
+        uses_files = _stored_uses_files(submission)
+    except PrerequisiteLocked as exc:
+        _refuse_locked(submission, str(exc))
+        return
     job = job_build(
         exercise=exercise,
         files=submission.files,
         tests=tests,
-        user=submission.user,
+        uses_files=uses_files,
         submission_id=submission.pk,
         attempt=submission.attempt,
     )
@@ -148,3 +208,19 @@ def submission_enqueue(*, submission: Submission) -> None:
         tests=[{"id": t["id"], "name": t["title"], "visibility": t["visibility"]} for t in tests],
     )
     app.send_task("gpu_runner.run_job", args=[job], queue=submission.queue, soft_time_limit=soft, time_limit=hard)
+
+
+def _refuse_locked(submission: Submission, message: str) -> None:
+    """A queued row from before prerequisites were checked at submit time, whose learner has not
+    passed one: it is not gradable (no attempt used), and says why."""
+    from gpu_runner import verdicts
+    from gpu_runner.events import EventStream
+    from grader.services.results import result_event
+
+    tests = [{**t, "name": t.get("title") or t["id"]} for t in submission.exercise.spec["tests"]]
+    result = verdicts.infrastructure_result(tests=tests, message=message)
+    result.update(kind=submission.kind, attempt=submission.number, timing={})
+    if Submission.objects.filter(pk=submission.pk, attempt=submission.attempt, status=Submission.Status.QUEUED).update(
+        status=Submission.Status.ERROR, gradable=False, result=result, finished_at=timezone.now(), error=message
+    ):
+        EventStream(submission.pk, submission.attempt).emit("result", **result_event(result, kind=submission.kind))

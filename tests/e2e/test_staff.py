@@ -1,5 +1,6 @@
 """Instructors and TAs in Chromium: editing a lesson with live preview and publishing version
-N+1, XSS in Markdown, and a TA joining a learner's tutor conversation live."""
+N+1, XSS in Markdown, a warning about a test learner code could forge, and a TA joining a
+learner's tutor conversation live."""
 
 import pytest
 from playwright.sync_api import expect
@@ -8,6 +9,7 @@ from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
 LESSON = "modules/01-autograd/lessons/01-derivatives.md"
+VISIBLE_TEST = "modules/01-autograd/exercises/value/tests/visible/test_value.py"
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def test_instructor_edits_a_lesson_previews_and_publishes_a_new_version(new_page
     old.refresh_from_db()
     assert old.exercise.version.number == 1  # old submissions keep pointing at version 1
     page.goto("/courses/zero-to-gpt/lessons/derivatives/")
-    expect(page.locator("#fresh")).to_be_visible()
+    expect(page.locator("#user-content-fresh")).to_be_visible()
 
 
 def test_script_in_markdown_is_refused_and_never_runs(new_page, people):
@@ -76,6 +78,23 @@ def test_script_in_markdown_is_refused_and_never_runs(new_page, people):
     assert page.evaluate("window.__xss") is None
     page.click("#publish-btn")
     expect(page.locator(".messages")).to_contain_text("Not published")
+
+
+def test_a_test_without_value_checks_is_warned_about_but_publishes(new_page, people):
+    page = new_page()
+    log_in(page, "teacher")
+    page.goto(f"/courses/zero-to-gpt/author/?path={VISIBLE_TEST}")
+    editor_text(page, '\n\ndef test_it_runs(check):\n    check.true("it runs", True)\n')
+    page.click("#save-btn")
+    expect(page.locator("#save-state")).to_have_text("Saved and validated")
+    expect(page.locator("#problems .warning")).to_contain_text(
+        "warning: test_it_runs carries 1 point(s) but makes no value check"
+    )
+    expect(page.locator(".cm-lint-marker-warning").first).to_be_visible()  # amber, next to the def line
+    expect(page.locator(".cm-lint-marker-error")).to_have_count(0)
+    expect(page.locator("#problem-count")).to_contain_text("ready to publish; 1 warning(s)")
+    page.click("#publish-btn")
+    expect(page.locator(".messages")).to_contain_text("Published version 2")
 
 
 def test_a_ta_joins_a_learners_conversation_live(new_page, people, shot):

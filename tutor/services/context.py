@@ -16,7 +16,6 @@ Never included: the reference solution, hidden test source, or hidden tests' exp
 
 import html
 import json
-import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -25,6 +24,8 @@ from courses.models import Exercise, Lesson
 from grader.models import Submission
 from tutor.models import Conversation, Message
 from tutor.prompts import system_prompt
+from tutor.selectors import graded_submission_for
+from tutor.services import canary as canaries
 from tutor.services.retrieval import index_for
 
 
@@ -116,7 +117,7 @@ def build_prompt(
 ) -> Prompt:
     course = conversation.course
     version = course.published_version
-    canary = "FS-CANARY-" + secrets.token_hex(6)
+    canary = canaries.new()
     prompt = Prompt(
         system=system_prompt(course_title=course.title, canary=canary), messages=[], canary=canary, question=question
     )
@@ -127,12 +128,8 @@ def build_prompt(
 
     # 2. the grader's latest learner-visible result for this exercise
     if exercise is not None:
-        submission = (
-            Submission.objects.filter(
-                user=conversation.user, course=course, exercise_slug=exercise.slug, status=Submission.Status.GRADED
-            )
-            .order_by("-created_at")
-            .first()
+        submission = graded_submission_for(
+            user=conversation.user, conversation=conversation, exercise_slug=exercise.slug
         )
         prompt.submission = submission
         if submission and submission.result:
@@ -228,5 +225,6 @@ def build_prompt(
 
 def prompt_fingerprint(prompt: Prompt) -> str:
     """Stable description of a prompt, without its random canary (for recorded responses)."""
-    messages = [{**m, "content": m["content"].replace(prompt.canary, "FS-CANARY")} for m in prompt.messages]
+    marker = canaries.PREFIX.rstrip("-")
+    messages = [{**m, "content": m["content"].replace(prompt.canary, marker)} for m in prompt.messages]
     return json.dumps(messages, sort_keys=True)

@@ -1,11 +1,12 @@
 """Checks a tutor reply passes before the learner sees it (DESIGN.md §9):
 
 - the sidecar (the model's structured note on its own reply) is split off and parsed;
-- the canary from the system prompt must not appear (a prompt-extraction attempt succeeded);
+- the canary from the system prompt must not appear, in any spelling or in part (canary.py);
 - citations [[lesson#anchor]] must exist in the course; invalid ones are unlinked;
-- code blocks are compared with the reference solution (token n-gram overlap, minus what the
-  starter already gives away) and run, spliced into the learner's own code, against their
-  failing tests in the sandbox (leak_check.py): code that would make them pass is redacted.
+- every code token of the reply (reply_text.py) is compared with the reference solution (token
+  n-gram overlap, minus what the starter already gives away, and whole reference lines the
+  learner does not have) and run, spliced into the learner's stored submission, against its
+  failing tests in the sandbox (leak_check.py); code_review.py decides what is shown.
 """
 
 import ast
@@ -15,12 +16,26 @@ import re
 import textwrap
 import tokenize
 
+from tutor.services import canary as canaries
+from tutor.services import reply_text
+
 SIDECAR = re.compile(r"<sidecar>(.*?)(?:</sidecar>|$)", re.S)
-FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 CITATION = re.compile(r"\[\[([a-z0-9][a-z0-9-]*(?:#[A-Za-z][\w-]*)?)\]\]")
 REDACTED = (
     "*[Code removed by the tutor's safety check: it would complete the exercise for you. "
     "Try the idea in your own words first, then run the tests.]*"
+)
+UNCHECKED = (
+    "*[Code removed: the tutor's safety check could not run just now, so this reply is shown without "
+    "its code. The explanation still holds; ask again in a minute if you need the code.]*"
+)
+FROM_THE_EXERCISE = (
+    "*[Code removed: code that would complete an exercise is checked against your own work, which the "
+    "tutor can only do from that exercise's page. Ask there.]*"
+)
+NOTHING_GRADED = (
+    "*[Code removed: the tutor checks code against your last graded Run or Submit of this exercise, "
+    "and there is none yet. Run your code, then ask again.]*"
 )
 
 
@@ -49,8 +64,8 @@ def split_sidecar(text: str) -> tuple[str, dict]:
 
 
 def canary_leaked(text: str, canary: str) -> bool:
-    flat = re.sub(r"\s+", "", text)
-    return canary in text or canary in flat or "FS-CANARY" in flat.upper()
+    """The canary or a part of it, in the reply as written or as rendered (entities decoded)."""
+    return canaries.leaked(text, canary) or canaries.leaked(reply_text.plain_text(text, headings=True), canary)
 
 
 def check_citations(text: str, valid: set[str]) -> tuple[str, list[str], list[str]]:
@@ -68,8 +83,8 @@ def check_citations(text: str, valid: set[str]) -> tuple[str, list[str], list[st
     return CITATION.sub(repl, text), good, bad
 
 
-def code_blocks(text: str) -> list[tuple[int, int, str, str]]:
-    return [(m.start(), m.end(), m.group(1).lower(), m.group(2)) for m in FENCE.finditer(text)]
+def code_blocks(text: str) -> list[reply_text.Code]:
+    return reply_text.code_in(text)
 
 
 # --- similarity with the reference ----------------------------------------------------------------
@@ -110,6 +125,34 @@ def similarity(snippet: str, reference: dict, starter: dict) -> tuple[float, int
 def similarity_leak(snippet: str, reference: dict, starter: dict) -> bool:
     share, size = similarity(snippet, reference, starter)
     return size >= 12 and share >= 0.5
+
+
+LINE_TOKENS = 6  # a reference line this long, given whole, is a line of the answer
+
+
+def _line_keys(text: str) -> set[tuple]:
+    keys = set()
+    for line in re.split(r"[\n;]", text):
+        tokens = tuple(_tokens(line.strip()))
+        if len(tokens) >= LINE_TOKENS:
+            keys.add(tokens)
+    return keys
+
+
+def only_given(snippet: str, given: dict) -> bool:
+    """Whether every line of the snippet (that has any tokens) is a line of `given` files."""
+    have = {tuple(_tokens(line.strip())) for text in given.values() for line in re.split(r"[\n;]", text)}
+    lines = [tuple(_tokens(line.strip())) for line in re.split(r"[\n;]", snippet)]
+    return all(line in have for line in lines if line)
+
+
+def reference_lines_leak(snippet: str, reference: dict, known: dict) -> bool:
+    """A short snippet can be the whole fix (one line of `_backward`): too short for the n-gram
+    share, so a line of the reference that neither the starter nor the learner's own code has,
+    given whole, counts as a leak."""
+    ref = set().union(*(_line_keys(t) for t in reference.values())) if reference else set()
+    have = set().union(*(_line_keys(t) for t in known.values())) if known else set()
+    return bool(_line_keys(snippet) & (ref - have))
 
 
 # --- splicing a snippet into the learner's code -------------------------------------------------

@@ -10,12 +10,19 @@ Both yield ("token", text) pieces, then ("usage", {...}).
 """
 
 import asyncio
+import json
+import logging
+import os
 import random
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from courses.format.schema import tutor_key_env
+from tutor.services.reply_text import plain_text
 from tutor.services.retrieval import words
+
+log = logging.getLogger(__name__)
 
 
 class ProviderError(Exception):
@@ -29,6 +36,9 @@ class ProviderConfig:
     model: str
     timeout: float
     retries: int
+    # Why this course's own endpoint cannot be used (for the operator's log and the staff view):
+    # the learner then gets the offline tutor, labelled, and never the platform's key.
+    problem: str = ""
 
     @property
     def name(self) -> str:
@@ -36,18 +46,37 @@ class ProviderConfig:
 
 
 def config_for(course) -> ProviderConfig:
+    """The platform's endpoint and key, or the course's own `[tutor] base_url` with the key from
+    the course's own variable (`api_key_env`, which must be tutor_key_env(slug)). The
+    platform's TUTOR_API_KEY only ever goes to the platform's TUTOR_BASE_URL."""
     tutor = ((course.published_version.meta if course.published_version else {}) or {}).get("tutor") or {}
-    return ProviderConfig(
-        base_url=tutor.get("base_url") or settings.TUTOR_BASE_URL,
-        api_key=settings.TUTOR_API_KEY,
-        model=tutor.get("model") or settings.TUTOR_MODEL,
-        timeout=settings.TUTOR_TIMEOUT_SECONDS,
-        retries=settings.TUTOR_MAX_RETRIES,
-    )
+    model = tutor.get("model") or settings.TUTOR_MODEL
+    common = {"timeout": settings.TUTOR_TIMEOUT_SECONDS, "retries": settings.TUTOR_MAX_RETRIES}
+    if not tutor.get("base_url"):
+        return ProviderConfig(base_url=settings.TUTOR_BASE_URL, api_key=settings.TUTOR_API_KEY, model=model, **common)
+    name, expected = tutor.get("api_key_env") or "", tutor_key_env(course.slug)
+    problem = ""
+    if name != expected:
+        problem = (
+            f"course {course.slug!r} sets [tutor] base_url but "
+            + ("no api_key_env" if not name else f"api_key_env = {name!r}")
+            + f"; its endpoint's key must be in the environment variable {expected} (api_key_env = {expected!r})"
+        )
+    elif not os.environ.get(name):
+        problem = (
+            f"course {course.slug!r} uses its own tutor endpoint {tutor['base_url']}, but the environment "
+            f"variable {name} (its key) is not set on this server"
+        )
+    if problem:
+        return ProviderConfig(base_url="", api_key="", model="", problem=problem, **common)
+    return ProviderConfig(base_url=tutor["base_url"], api_key=os.environ[name], model=model, **common)
 
 
 def provider_for(course):
     config = config_for(course)
+    if config.problem:
+        log.warning("tutor: %s; learners get the offline tutor", config.problem)
+        return OfflineProvider(problem=config.problem)
     if config.model and (config.base_url or config.api_key):
         return OpenAIProvider(config)
     return OfflineProvider()
@@ -55,6 +84,7 @@ def provider_for(course):
 
 class OpenAIProvider:
     name = "openai-compatible"
+    problem = ""
 
     def __init__(self, config: ProviderConfig):
         self.config = config
@@ -151,25 +181,30 @@ derivative chain rule learning rate optimizer adamw cache kv bpe merge encode de
 )
 
 
+OFFLINE_LABEL = "Offline tutor (no AI model is configured on this server)"
+UNCONFIGURED_LABEL = "Offline tutor (this course's AI tutor is not set up on this server yet)"
+
+
 class OfflineProvider:
     """A useful tutor with no model: retrieval, the grader's message and the hint ladder."""
 
     name = "offline"
     model = "offline"
 
+    def __init__(self, problem: str = ""):
+        self.problem = problem
+        self.label = UNCONFIGURED_LABEL if problem else OFFLINE_LABEL
+
     def answer(self, prompt) -> str:
         question_words = set(words(prompt.question))
         off_topic = any(m in prompt.question.lower() for m in OFF_TOPIC_MARKERS) and not question_words & COURSE_WORDS
         if off_topic:
             return (
-                "*Offline tutor (no AI model is configured on this server).* I can only help with this course: "
+                f"*{self.label}.* I can only help with this course: "
                 "the lessons, the exercises and your code. What are you working on?\n"
                 '<sidecar>{"strategy": "decline", "failing_test": "", "function": "", "lines": [], "citations": []}</sidecar>'
             )
-        parts = [
-            "*Offline tutor (no AI model is configured on this server): I answer from the lessons, the grader and the "
-            "exercise's hints.*"
-        ]
+        parts = [f"*{self.label}: I answer from the lessons, the grader and the exercise's hints.*"]
         citations = []
         if prompt.failing:
             test = prompt.failing[0]
@@ -184,7 +219,10 @@ class OfflineProvider:
                 parts.append(f"Hint {len(hints)}: {hints[-1]}")
         if prompt.sections:
             best = prompt.sections[0]
-            quote = " ".join(best.text.replace("\n", " ").split()[:60])
+            quote = " ".join(plain_text(best.text).split()[:60])
+            for delimiter in ("`", "$"):  # a cut through code or maths would leave it open
+                if quote.count(delimiter) % 2:
+                    quote = quote[: quote.rfind(delimiter)].rstrip()
             parts.append(f"From the lesson, [[{best.ref}]]:\n\n> {quote}…")
             citations.append(best.ref)
             if len(prompt.sections) > 1:
@@ -202,8 +240,6 @@ class OfflineProvider:
             "citations": citations,
             "strategy": "hint" if prompt.failing else "pointer",
         }
-        import json
-
         return "\n\n".join(parts) + f"\n<sidecar>{json.dumps(sidecar)}</sidecar>"
 
     async def stream(self, prompt):

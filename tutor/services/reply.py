@@ -1,6 +1,7 @@
-"""One tutor reply, streamed: prose goes out token by token as it is generated; code blocks, the
-sidecar and anything that might be the canary are held back until the guardrails have run on
-the whole reply. Then the final, checked, sanitised HTML replaces the streamed text.
+"""One tutor reply, streamed: prose goes out token by token as it is generated; anything that
+could be code, the sidecar and anything that might be the canary are held back until the
+guardrails have run on the whole reply. Then the final, checked, sanitised HTML replaces the
+streamed text.
 """
 
 import asyncio
@@ -10,15 +11,15 @@ from decimal import Decimal
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from courses import selectors as course_selectors
 from tutor.models import Message
-from tutor.services import guardrails, leak_check
+from tutor.services import canary as canaries
+from tutor.services import code_review, guardrails, reply_text
 from tutor.services.context import build_prompt
 from tutor.services.conversations import render_plain
 from tutor.services.providers import ProviderError, provider_for
 from tutor.services.retrieval import anchors_for, labels_for
 
-CANARY_GUARD = 24  # trailing characters held back so a canary can never stream out whole
+CANARY_GUARD = 24  # trailing characters held back: the end of the text may still change meaning
 REFUSAL = (
     "I can't help with that request. I'm here for this course: ask me about the lesson, your code or a failing "
     "test, and I'll help you work it out."
@@ -26,28 +27,32 @@ REFUSAL = (
 
 
 class StreamFilter:
-    """Decides which part of the growing reply is safe to show now: everything before the first
-    code fence, sidecar or canary-like marker, minus a short tail that could be the start of one.
-    Once something is held, the rest waits for the guardrails."""
+    """Decides which part of the growing reply may be shown now: the longest start that holds
+    no code however the reply goes on (reply_text.safe_length), never the sidecar, and nothing
+    from the point where text begins to look like the canary (canary.StreamWatch), minus a
+    short tail. The guardrails then run on the whole reply and the final HTML replaces it."""
 
-    MARKERS = ("```", "<sidecar", "FS-CANARY", "fs-canary")
-
-    def __init__(self):
+    def __init__(self, canary: str = ""):
         self.text = ""
         self.sent = 0
-        self.held = False
+        self.stopped = False  # the sidecar or something canary-like began: nothing more streams
+        self.watch = canaries.StreamWatch(canary)
 
     def feed(self, piece: str) -> str:
         self.text += piece
-        if self.held:
+        if self.stopped:
             return ""
-        limit = len(self.text) - CANARY_GUARD
-        for marker in self.MARKERS:
-            at = self.text.find(marker, self.sent)
-            if at != -1:
-                limit, self.held = min(limit, at), True
-        out = self.text[self.sent : max(limit, self.sent)]
-        self.sent = max(limit, self.sent)
+        limit = min(len(self.text) - CANARY_GUARD, reply_text.safe_length(self.text))
+        at = self.text.lower().find("<sidecar", self.sent)
+        if at != -1 and at < limit:
+            limit, self.stopped = at, True
+        if limit <= self.sent:
+            return ""
+        out = self.text[self.sent : limit]
+        if not self.watch.clear(out):
+            self.stopped = True
+            return ""
+        self.sent = limit
         return out
 
 
@@ -62,34 +67,8 @@ async def run_guardrails(*, text: str, prompt, conversation, user) -> tuple[str,
     visible, good, bad = guardrails.check_citations(visible, valid_refs)
     if bad:
         flags.append("citation_invalid")
-    exercise = prompt.exercise
-    if exercise is not None:
-        bundle = await database_sync_to_async(course_selectors.exercise_bundle)(exercise=exercise)
-        reference = {f: bundle["solution"].get(f, "") for f in exercise.spec["files"]}
-        starter = {f: bundle["starter"].get(f, "") for f in exercise.spec["files"]}
-        failing = [t["id"] for t in prompt.failing if t.get("status") in ("failed", "error")]
-        for start, end, lang, code in reversed(guardrails.code_blocks(visible)):
-            if lang not in ("", "python", "py", "python3"):
-                continue
-            leak = None
-            if guardrails.similarity_leak(code, reference, starter):
-                leak = "leak_similarity"
-            elif failing and prompt.code:
-                files = leak_check.spliced_files(prompt.code, code)
-                if files is not None:
-                    try:
-                        passed = await leak_check.tests_passed_with(
-                            exercise=exercise, user=user, files=files, failing_ids=failing
-                        )
-                    except (TimeoutError, RuntimeError):
-                        passed = []
-                        flags.append("leak_check_unavailable")
-                    if passed:
-                        leak = "leak_exec"
-            if leak:
-                flags.append(leak)
-                visible = visible[:start] + guardrails.REDACTED + visible[end:]
-    return visible, sidecar, sorted(set(flags)), good
+    visible, code_flags = await code_review.review(text=visible, prompt=prompt, user=user, version=version)
+    return visible.strip(), sidecar, sorted(set(flags + code_flags)), good
 
 
 @database_sync_to_async
@@ -111,7 +90,7 @@ def _prepare(conversation, question_message, code, focus_test):
         status=Message.Status.STREAMING,
         provider=provider.name,
         model=provider.model,
-        context=prompt.context_record(),
+        context={**prompt.context_record(), **({"provider_problem": provider.problem} if provider.problem else {})},
     )
     return prompt, provider, reply
 
@@ -128,7 +107,7 @@ async def stream_reply(*, conversation, question_message, code=None, focus_test=
     started = time.monotonic()
     prompt, provider, reply = await _prepare(conversation, question_message, code, focus_test)
     await emit({"type": "tutor.start", "message_id": reply.pk, "provider": provider.name})
-    filt = StreamFilter()
+    filt = StreamFilter(prompt.canary)
     usage, status, error = {}, Message.Status.COMPLETE, ""
     try:
         async for kind, value in provider.stream(prompt):
@@ -157,6 +136,8 @@ async def stream_reply(*, conversation, question_message, code=None, focus_test=
         )
         if status == Message.Status.STOPPED:
             text = (text + "\n\n*(stopped)*").strip()
+    if getattr(provider, "problem", ""):
+        flags = sorted({*flags, "tutor_not_configured"})  # staff see it in the transcript, with the reason
     usage.setdefault("tokens_in", 0 if provider.name == "offline" else prompt.tokens)
     usage.setdefault("tokens_out", 0 if provider.name == "offline" else len(filt.text) // 4)
 

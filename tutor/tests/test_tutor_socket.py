@@ -2,6 +2,7 @@
 permissions, and the guardrails that run before a reply is shown."""
 
 import json
+import re
 
 import pytest
 from channels.db import database_sync_to_async
@@ -56,6 +57,10 @@ async def test_offline_tutor_streams_cites_and_says_it_is_offline(student, cours
     assert len(tokens) > 3  # streamed, not sent at once
     assert "Offline tutor" in done["html"]
     assert 'href="/courses/demo/lessons/welcome/' in done["html"]
+    # The lesson is quoted as a reader sees it: no anchor syntax, no admonition syntax.
+    quoted = done["html"].split("<blockquote>", 1)[1]
+    assert "{#" not in quoted and "!!!" not in quoted and "```" not in quoted
+    assert "Try it:" in quoted or "Every lesson is Markdown" in quoted
     assert "sidecar" not in "".join(t["text"] for t in tokens) and "sidecar" not in done["html"]
     assert any(e["type"] == "quota" and e["quota"]["left"] == 9 for e in seen)
     await comm.disconnect()
@@ -272,3 +277,69 @@ async def test_http_rating_and_asking_for_a_human(student, course, client):
     assert response.status_code == 200
     await database_sync_to_async(convo.refresh_from_db)()
     assert convo.human_requested_at is not None
+
+
+async def test_a_course_endpoint_whose_key_is_missing_gets_the_labelled_offline_tutor(
+    student, course, settings, monkeypatch
+):
+    """The course points at its own endpoint but the operator has not set its key: the learner
+    gets the offline tutor, labelled; staff see why; the platform's key goes nowhere."""
+    with FakeOpenAI(lambda body: "a model reply") as course_endpoint, FakeOpenAI(lambda body: "platform") as platform:
+        settings.TUTOR_BASE_URL, settings.TUTOR_MODEL, settings.TUTOR_API_KEY = platform.base_url, "m", "PLATFORM-KEY"
+        monkeypatch.delenv("COURSE_DEMO_TUTOR_KEY", raising=False)
+        await database_sync_to_async(_own_endpoint)(course, course_endpoint.base_url)
+        convo, comm, _, _ = await open_conversation(student, course, kind="lesson", slug="welcome")
+        await comm.receive_json_from(timeout=5)
+        await comm.send_json_to({"type": "ask", "text": "How do I compute the mean of a list?"})
+        done, _ = await until(comm, "tutor.done")
+        await comm.disconnect()
+        assert course_endpoint.requests == [] and platform.requests == []
+    assert "Offline tutor" in done["html"] and "not set up" in done["html"]
+    assert "tutor_not_configured" in done["flags"]
+    from tutor.models import Message
+
+    reply = await database_sync_to_async(lambda: Message.objects.filter(role="tutor").latest("id"))()
+    assert "COURSE_DEMO_TUTOR_KEY" in reply.context["provider_problem"]
+
+
+def _own_endpoint(course, url):
+    version = course.published_version
+    version.meta = {**version.meta, "tutor": {"base_url": url, "model": "m", "api_key_env": "COURSE_DEMO_TUTOR_KEY"}}
+    version.save(update_fields=["meta"])
+
+
+async def test_code_for_an_exercise_nobody_has_graded_yet_is_held_back_with_a_reason(student, course, settings):
+    """No graded Run or Submit: a block that would replace one of the exercise's functions
+    cannot be checked against any failure, so it is held; an unrelated snippet is shown."""
+    reply = (
+        "Something like:\n\n~~~\ndef variance(xs):\n    return max(xs) - min(xs)\n~~~\n\n"
+        "And a general idea:\n\n    print(sorted([3, 1, 2]))\n"
+    )
+    with FakeOpenAI(lambda body: reply) as server:
+        settings.TUTOR_BASE_URL, settings.TUTOR_MODEL, settings.TUTOR_API_KEY = server.base_url, "fake-model", "k"
+        convo, comm, _, _ = await open_conversation(student, course)
+        await comm.receive_json_from(timeout=5)
+        await comm.send_json_to({"type": "ask", "text": "how do I start?"})
+        done, seen = await until(comm, "tutor.done")
+        await comm.disconnect()
+    streamed = "".join(e["text"] for e in seen if e["type"] == "tutor.token")
+    assert "max(xs)" not in streamed and "max(xs)" not in done["html"]
+    assert "there is none yet" in done["html"] and done["flags"] == ["leak_unchecked"]
+    assert "sorted([3, 1, 2])" in done["html"]
+
+
+async def test_in_a_lesson_conversation_exercise_code_is_held_and_lesson_code_is_shown(student, course, settings):
+    reply = (
+        "The lesson's own example:\n\n```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n```\n\n"
+        "And for the exercise:\n\n```python\ndef variance(xs):\n    return max(xs) - min(xs)\n```\n"
+    )
+    with FakeOpenAI(lambda body: reply) as server:
+        settings.TUTOR_BASE_URL, settings.TUTOR_MODEL, settings.TUTOR_API_KEY = server.base_url, "fake-model", "k"
+        convo, comm, _, _ = await open_conversation(student, course, kind="lesson", slug="welcome")
+        await comm.receive_json_from(timeout=5)
+        await comm.send_json_to({"type": "ask", "text": "show me"})
+        done, _ = await until(comm, "tutor.done")
+        await comm.disconnect()
+    shown = re.sub(r"<[^>]+>", "", done["html"])
+    assert "max(xs)" not in shown and "from that exercise's page" in shown
+    assert "return sum(xs) / len(xs)" in shown and done["flags"] == ["leak_unchecked"]

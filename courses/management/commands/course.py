@@ -2,6 +2,7 @@
 
 new SLUG [--dir PATH] [--title T]      a skeleton course folder that validates
 validate PATH                          every problem as file:line: message; exit 1 if any
+                                       (warnings, file:line: warning: message, leave it 0)
 test PATH [--exercise SLUG]            reference passes, starter and mutants fail (real runner)
 import PATH [--publish]                a new immutable version (no-op if unchanged); all or nothing
 export SLUG PATH [--version N]         write a version back out as a folder (round-trips)
@@ -68,7 +69,9 @@ class Command(BaseCommand):
         return tree, spec, problems
 
     def _dataset_dirs(self):
-        return tuple(d for d in (settings.COURSE_ASSETS_DIR, str(settings.DATASET_CACHE_DIR)) if d)
+        from gpu_runner.datasets import local_mirrors
+
+        return local_mirrors()
 
     def _report(self, problems, path):
         for problem in problems:
@@ -93,6 +96,11 @@ class Command(BaseCommand):
 
     def do_validate(self, path, **_):
         tree, spec, problems = self._load_valid(path)
+        warnings = spec.get("warnings") or []
+        for warning in warnings:  # they do not make the course invalid, but an author should look
+            self.stderr.write(
+                self.style.WARNING(f"{Path(path) / warning.file}:{warning.line}: warning: {warning.message}")
+            )
         if problems:
             self._report(problems, path)
         ex = spec["exercises"]
@@ -100,6 +108,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"{path}: valid — {len(spec['modules'])} modules, {len(spec['lessons'])} lessons, {len(ex)} exercises, "
                 f"{sum(len(e['tests']) for e in ex.values())} tests, {sum(len(e['mutants']) for e in ex.values())} mutants"
+                + (f", {len(warnings)} warning(s)" if warnings else "")
             )
         )
 
@@ -183,6 +192,7 @@ class Command(BaseCommand):
         if publish:
             version_publish(version=version)
             self.stdout.write(self.style.SUCCESS(f"published {version}"))
+        self._fetch_datasets(version.meta.get("datasets") or {})
 
     def _version(self, slug, number):
         course = Course.objects.filter(slug=slug).first()
@@ -205,27 +215,42 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"exported {v} to {path} (hash {v.content_hash[:12]})"))
 
     def do_assets(self, path, **_):
-        from gpu_runner.datasets import DatasetError, ensure
-
         tree, spec, problems = self._load_valid(path)
         if problems:
             self._report(problems, path)
-        failures = 0
-        for name, dataset in spec["course"]["datasets"].items():
-            try:
-                target = ensure(settings.DATASET_CACHE_DIR, dataset, mirror_dir=settings.COURSE_ASSETS_DIR)
-                self.stdout.write(f"{name}: ok ({target})")
-            except DatasetError as exc:
-                failures += 1
-                self.stderr.write(f"{name}: {exc}")
+        failures = self._fetch_datasets(spec["course"]["datasets"], verbose=True)
         if failures:
             raise CommandError(f"{failures} dataset(s) not available")
+
+    def _fetch_datasets(self, declared: dict, *, verbose=False) -> int:
+        """Make every declared dataset available in this host's cache (fetching it if needed);
+        report each failure here and on the instructor's pages. Returns the failure count."""
+        from gpu_runner.datasets import DatasetError, clear_failure, ensure, report_failure
+
+        failures = 0
+        for name, dataset in declared.items():
+            dataset = {k: v for k, v in dataset.items() if not k.startswith("_")}
+            try:
+                target = ensure(settings.DATASET_CACHE_DIR, dataset, mirror_dir=settings.COURSE_ASSETS_DIR)
+            except DatasetError as exc:
+                failures += 1
+                report_failure(dataset, str(exc))
+                self.stderr.write(
+                    f"{name}: {exc}\n  until it is available, submissions to the exercises that read it are not "
+                    "gradable (learners are told the data is not available yet; no attempt is used)"
+                )
+                continue
+            clear_failure(dataset)
+            if verbose:
+                self.stdout.write(f"{name}: ok ({target})")
+        return failures
 
     def do_publish(self, slug, version, **_):
         from courses.services import version_publish
 
         v = version_publish(version=self._version(slug, version))
         self.stdout.write(self.style.SUCCESS(f"published {v}"))
+        self._fetch_datasets(v.meta.get("datasets") or {})
 
     def do_rollback(self, slug, **_):
         from courses.services import version_rollback

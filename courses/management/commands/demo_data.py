@@ -49,7 +49,9 @@ class Command(BaseCommand):
         try:
             if problems:
                 raise CourseInvalid(problems)
-            dirs = tuple(d for d in (settings.COURSE_ASSETS_DIR, str(settings.DATASET_CACHE_DIR)) if d)
+            from gpu_runner.datasets import local_mirrors
+
+            dirs = local_mirrors()
             version, created = version_import(tree=tree, note="flagship course (make run)", dataset_dirs=dirs)
         except CourseInvalid as exc:
             self.stderr.write(f"the flagship course has {len(exc.problems)} problem(s) and was not imported:")

@@ -1,5 +1,6 @@
 // Course editor: save (Ctrl+S) validates the whole course with the CLI's validator and lists the
-// problems of this file by line; Markdown files get a live preview from the server's renderer.
+// problems of this file by line (errors block publishing, warnings do not); Markdown files get a
+// live preview from the server's renderer.
 (function () {
   "use strict";
   var data, editor, timer;
@@ -9,25 +10,30 @@
     return fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (j) { j._status = r.status; return j; }); });
   }
+  function isError(p) { return (p.severity || "error") === "error"; }
+  function label(p) { return isError(p) ? p.message : "warning: " + p.message; }
   function showProblems(problems) {
     var list = $("problems"), mine = problems.filter(function (p) { return p.file === data.path; });
-    var others = problems.length - mine.length;
+    var others = problems.length - mine.length, errors = problems.filter(isError).length;
     if (editor && editor.setProblems) editor.setProblems(mine);  // markers next to the lines
     list.textContent = "";
     mine.forEach(function (p) {
       var li = document.createElement("li"), a = document.createElement("button");
       a.type = "button"; a.className = "linklike";
-      a.textContent = "line " + p.line + ": " + p.message;
+      a.textContent = "line " + p.line + ": " + label(p);
+      if (!isError(p)) li.className = "warning";
       a.addEventListener("click", function () { editor.gotoLine(p.line); });
       li.appendChild(a); list.appendChild(li);
     });
     if (others) {
       var li = document.createElement("li");
       li.className = "muted";
-      li.textContent = others + " problem(s) in other files: " + problems.filter(function (p) { return p.file !== data.path; }).slice(0, 3).map(function (p) { return p.file + ":" + p.line + " " + p.message; }).join("; ");
+      li.textContent = others + " problem(s) in other files: " + problems.filter(function (p) { return p.file !== data.path; }).slice(0, 3).map(function (p) { return p.file + ":" + p.line + " " + label(p); }).join("; ");
       list.appendChild(li);
     }
-    $("problem-count").textContent = problems.length ? "(" + problems.length + " in the course)" : "(none: ready to publish)";
+    var warnings = problems.length - errors;
+    $("problem-count").textContent = errors ? "(" + errors + " in the course" + (warnings ? ", and " + warnings + " warning(s)" : "") + ")"
+      : "(none: ready to publish" + (warnings ? "; " + warnings + " warning(s) worth a look" : "") + ")";
   }
   function preview() {
     if (!/\.md$/.test(data.path)) return;
@@ -47,7 +53,8 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    data = JSON.parse($("author-data").textContent);
+    // A script element: the preview's HTML can hold no <script>, so it cannot stand in for it.
+    data = JSON.parse(document.querySelector('script#author-data[type="application/json"]').textContent);
     if (!data.path) return;
     editor = window.FromScratchEditor.create($("author-editor"), {
       doc: data.content, language: /\.py$/.test(data.path) ? "python" : "none", label: data.path,

@@ -148,6 +148,8 @@
         return;
       }
       openStream(r.id, r.ws, kind);
+      // Near the cap on queued submissions: say so now, not when the next one is refused.
+      if (r.quota && r.quota.warning) note(r.quota.warning);
     }, function () { busy(false); verdict("error", "Could not reach the server. Check your connection and try again."); });
   }
 
@@ -351,50 +353,13 @@
     else if (b.textContent.indexOf("passed") === -1) { b.className = "badge badge-attempted"; b.textContent = "attempted"; }
   }
 
-  // --- the loss chart (a small canvas plot; no library) ------------------------------------------
-  var COLORS = ["#3442b8", "#c2410c", "#12703a", "#9333ea"];
-  function chartAdd(series, name, points) {
-    if (!points.length) return;
-    series[name] = (series[name] || []).concat(points.filter(function (p) { return typeof p[1] === "number" && isFinite(p[1]); }));
-    $("chart-box").hidden = false;
-    draw(series);
-  }
-  function draw(series) {
-    var canvas = $("loss-chart"), ctx = canvas.getContext("2d");
-    var w = canvas.width = canvas.clientWidth * (window.devicePixelRatio || 1);
-    var h = canvas.height = 220 * (window.devicePixelRatio || 1);
-    var names = Object.keys(series), all = [];
-    names.forEach(function (n) { all = all.concat(series[n]); });
-    if (!all.length) return;
-    var xs = all.map(function (p) { return p[0]; }), ys = all.map(function (p) { return p[1]; });
-    var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs), y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
-    if (x1 === x0) x1 = x0 + 1;
-    if (y1 === y0) y1 = y0 + 1;
-    var pad = 40 * (window.devicePixelRatio || 1), style = getComputedStyle(document.documentElement);
-    ctx.clearRect(0, 0, w, h);
-    ctx.strokeStyle = style.getPropertyValue("--border"); ctx.fillStyle = style.getPropertyValue("--muted");
-    ctx.font = (11 * (window.devicePixelRatio || 1)) + "px sans-serif";
-    ctx.strokeRect(pad, 8, w - pad - 8, h - pad);
-    ctx.fillText(y1.toFixed(3), 2, 18); ctx.fillText(y0.toFixed(3), 2, h - pad);
-    ctx.fillText(String(x0), pad, h - pad / 3); ctx.fillText(String(x1), w - pad, h - pad / 3);
-    names.forEach(function (n, i) {
-      var pts = series[n];
-      ctx.strokeStyle = COLORS[i % COLORS.length]; ctx.lineWidth = 2 * (window.devicePixelRatio || 1);
-      ctx.beginPath();
-      pts.forEach(function (p, j) {
-        var x = pad + (p[0] - x0) / (x1 - x0) * (w - pad - 8), y = 8 + (1 - (p[1] - y0) / (y1 - y0)) * (h - pad - 8);
-        if (j) ctx.lineTo(x, y); else ctx.moveTo(x, y);
-      });
-      ctx.stroke();
-    });
-    var last = names.map(function (n) { var p = series[n][series[n].length - 1]; return n + " " + p[1].toFixed(4) + " at step " + p[0]; });
-    $("chart-caption").textContent = last.join(" · ");
-    $("loss-chart").setAttribute("aria-label", "Live training chart: " + last.join(", "));
-  }
+  // The loss chart lives in chart.js.
+  var chartAdd = window.FromScratchChart.add;
 
   // --- start-up -----------------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", function () {
-    data = JSON.parse($("exercise-data").textContent);
+    // A script element: lesson and tutor HTML can hold no <script>, so content cannot stand in for it.
+    data = JSON.parse(document.querySelector('script#exercise-data[type="application/json"]').textContent);
     buildEditors();
     promptTabs();
     $("run-btn").addEventListener("click", function () { start("run"); });
@@ -415,6 +380,16 @@
       if (data.latest.status === "queued" || data.latest.status === "running") busy(true);
       openStream(data.latest.id, data.latest.ws, null);
     }
-    window.FromScratchExercise = { files: currentFiles, editors: editors, stream: function () { return stream; } };
+    window.FromScratchExercise = {
+      files: currentFiles, editors: editors, stream: function () { return stream; },
+      // What the chart drew, in data coordinates: per series, its runs of finite [step, value].
+      chart: function () {
+        var series = stream ? stream.series : {}, out = {};
+        Object.keys(series).forEach(function (n) {
+          out[n] = window.FromScratchChart.segments(series[n]).map(function (run) { return run.map(function (p) { return [p.step, p.y]; }); });
+        });
+        return out;
+      },
+    };
   });
 })();

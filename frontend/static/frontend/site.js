@@ -55,6 +55,31 @@
     });
   }
 
+  // Ids in lesson and tutor HTML are prefixed "user-content-" (courses/rendering.py) so content
+  // cannot name the page's own elements; links and citations keep "#anchor", as on GitHub. Land
+  // "#anchor" on "user-content-anchor" unless the page itself has an element of that id.
+  var PREFIX = "user-content-";
+  function contentTarget(hash) {
+    var id;
+    try { id = decodeURIComponent((hash || "").slice(1)); } catch (e) { return null; }
+    if (!id || document.getElementById(id)) return null;
+    return document.getElementById(PREFIX + id);
+  }
+  function landOnHash() {
+    var target = contentTarget(location.hash);
+    if (target) target.scrollIntoView();
+  }
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest('a[href^="#"]');
+    if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    var target = contentTarget(a.getAttribute("href"));
+    if (!target) return;
+    e.preventDefault();
+    history.pushState(null, "", a.getAttribute("href"));
+    target.scrollIntoView();
+  });
+  window.addEventListener("hashchange", landOnHash);
+
   function init(root) {
     initThemeToggle(root);
     initCopyButtons(root);
@@ -64,6 +89,10 @@
   window.FromScratch = window.FromScratch || {};
   window.FromScratch.typeset = typeset;
   window.FromScratch.init = init;
-  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  window.FromScratch.landOnHash = landOnHash;
+  document.addEventListener("DOMContentLoaded", function () {
+    init(document);
+    landOnHash(); // after typesetting, which changes the layout above the target
+  });
   document.addEventListener("htmx:load", function (e) { init(e.target); });
 })();

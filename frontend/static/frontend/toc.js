@@ -11,7 +11,7 @@
       entries.forEach(function (e) { visible[e.target.id] = e.isIntersecting ? e.boundingClientRect.top : undefined; });
       var current = null;
       links.forEach(function (a) {
-        var id = decodeURIComponent(a.getAttribute("href").slice(1));
+        var id = "user-content-" + decodeURIComponent(a.getAttribute("href").slice(1));
         if (visible[id] !== undefined && current === null) current = id;
       });
       if (current) {
@@ -20,9 +20,10 @@
         byId[current].setAttribute("aria-current", "true");
       }
     }, { rootMargin: "-60px 0px -60% 0px" });
+    // Content ids carry the "user-content-" prefix (courses/rendering.py); links keep the anchor.
     Object.keys(byId).forEach(function (id) {
-      var el = document.getElementById(id);
-      if (el) observer.observe(el);
+      var el = document.getElementById("user-content-" + id);
+      if (el) { byId[el.id] = byId[id]; observer.observe(el); }
     });
   });
 })();

@@ -3,8 +3,11 @@
 tutor eval                                  replay recorded replies (CI) through a local
                                             OpenAI-compatible endpoint and the real openai client
 tutor eval --offline                        the no-model tutor on the same suite
+tutor eval --suite recorded|leaky           only the recorded scenarios, or only the leaking model's
 tutor eval --base-url URL --model M [--api-key K] [--record]
                                             a live endpoint; --record saves its replies
+tutor check                                 which endpoint each published course's tutor uses,
+                                            and what is missing (a course's key variable)
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -25,8 +28,17 @@ class Command(BaseCommand):
         p.add_argument("--api-key", default="")
         p.add_argument("--record", action="store_true")
         p.add_argument("--case", default=None)
+        p.add_argument(
+            "--suite",
+            choices=["all", "recorded", "leaky"],
+            default="all",
+            help="recorded: the scenarios of scenarios.toml; leaky: the leaking model's cases (replay only)",
+        )
+        sub.add_parser("check")
 
     def handle(self, *args, action, **options):
+        if action == "check":
+            return self.check()
         from tutor.eval.fake_openai import FakeOpenAI
         from tutor.eval.runner import Evaluator, format_summary, load_cases, replay_responder
 
@@ -36,6 +48,8 @@ class Command(BaseCommand):
                 f"course {options['course']!r} is not imported and published (manage.py course import PATH --publish)"
             )
         cases = load_cases(options["case"])
+        if options["suite"] != "all":
+            cases = [c for c in cases if bool(c.get("scripted")) == (options["suite"] == "leaky")]
         if not cases:
             raise CommandError(f"no scenario {options['case']!r}")
         if options["offline"]:
@@ -57,7 +71,7 @@ class Command(BaseCommand):
             echo=self.stdout.write,
         )
         if mode == "replay":
-            with FakeOpenAI(replay_responder(evaluator.cassettes)) as server:
+            with FakeOpenAI(replay_responder(evaluator.cassettes, evaluator.scripted)) as server:
                 evaluator.base_url = server.base_url
                 results, summary = evaluator.run(cases)
         else:
@@ -67,7 +81,27 @@ class Command(BaseCommand):
         if (
             summary["leak_shown"][0]
             or summary["canary_shown"][0]
+            or summary["streamed_clean"][0] < summary["streamed_clean"][1]
             or summary["citations_valid"][0] < summary["citations_valid"][1]
             or not summary["quota"]
         ):
-            raise CommandError("the tutor showed a leak, the canary or an invalid citation, or the quota misbehaved")
+            raise CommandError(
+                "the tutor showed (or streamed) a leak or the canary, or an invalid citation, or the quota misbehaved"
+            )
+
+    def check(self):
+        from tutor.services.providers import config_for
+
+        problems = 0
+        for course in Course.objects.exclude(published_version=None).select_related("published_version"):
+            config = config_for(course)
+            if config.problem:
+                problems += 1
+                self.stdout.write(f"{course.slug}: PROBLEM: {config.problem}; learners get the offline tutor")
+            elif config.model and (config.base_url or config.api_key):
+                where = config.base_url or "the provider's default URL"
+                self.stdout.write(f"{course.slug}: model {config.model} at {where}")
+            else:
+                self.stdout.write(f"{course.slug}: offline tutor (no model configured)")
+        if problems:
+            raise CommandError(f"{problems} course(s) cannot reach their own tutor endpoint")

@@ -33,6 +33,9 @@ def train(model, get_batch, config, log):
     Call log(step, loss_value) when step % config["log_interval"] == 0, with the loss (a float) of
     the batch you trained on at that step.
     """
+    # TODO: two param groups, as the exercise says: weight_decay=config["weight_decay"] for the
+    # parameters with p.dim() >= 2 (Linear weights and embeddings), 0.0 for the 1-D ones
+    # (biases, LayerNorm gains and biases).
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=config["learning_rate"],

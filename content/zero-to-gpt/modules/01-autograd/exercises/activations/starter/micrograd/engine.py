@@ -1,5 +1,8 @@
-"""A scalar autograd engine: every Value remembers the Values it was computed from and how to
-send a gradient back to them."""
+"""A scalar autograd engine, with tanh() and exp() still to add.
+
+You start from your own engine from "A scalar autograd engine" once you have passed it; this
+file only holds the parts that exercise gave you (the other TODOs are still yours to fill in).
+"""
 
 import math
 
@@ -14,13 +17,12 @@ class Value:
         self._prev = set(_children)    # the Values this one was computed from
         self._op = _op                 # a label for the operation, handy when debugging
 
-    # --- the core operations: each one builds a node and knows its local derivative -----------
     def __add__(self, other):
         other = other if isinstance(other, Value) else Value(other)
         out = Value(self.data + other.data, (self, other), '+')
 
         def _backward():
-            # d(a + b)/da = 1 and d(a + b)/db = 1: the gradient passes through unchanged
+            # the local derivative of a + b is 1 for both inputs
             self.grad += out.grad
             other.grad += out.grad
 
@@ -28,38 +30,48 @@ class Value:
         return out
 
     def __mul__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data * other.data, (self, other), '*')
-
-        def _backward():
-            # d(a * b)/da = b and d(a * b)/db = a: each input gets the *other* input's value
-            self.grad += other.data * out.grad
-            other.grad += self.data * out.grad
-
-        out._backward = _backward
-        return out
+        # TODO: like __add__, but the local derivatives of a * b are b (for a) and a (for b)
+        raise NotImplementedError("Value.__mul__")
 
     def __pow__(self, exponent):
-        assert isinstance(exponent, (int, float)), "Value ** x needs x to be an int or a float"
-        out = Value(self.data ** exponent, (self,), f'**{exponent}')
-
-        def _backward():
-            # d(a ** n)/da = n * a ** (n - 1)
-            self.grad += exponent * self.data ** (exponent - 1) * out.grad
-
-        out._backward = _backward
-        return out
+        # TODO: exponent is a plain int or float (not a Value); d(a ** n)/da = n * a ** (n - 1)
+        raise NotImplementedError("Value.__pow__")
 
     def relu(self):
-        out = Value(self.data if self.data > 0 else 0.0, (self,), 'ReLU')
+        # TODO: max(0, a); the gradient flows only where the input was positive
+        raise NotImplementedError("Value.relu")
 
-        def _backward():
-            # slope 1 where the input was positive, 0 elsewhere
-            if self.data > 0:
-                self.grad += out.grad
+    def backward(self):
+        # TODO: 1. list every node this one depends on in topological order (each node after
+        #          all of its inputs; visit each node once)
+        #       2. set self.grad = 1.0
+        #       3. call _backward() on each node, from the output back to the inputs
+        raise NotImplementedError("Value.backward")
 
-        out._backward = _backward
-        return out
+    # TODO: the rest can be written with the operations above (no new _backward needed)
+    def __neg__(self):             # -a
+        raise NotImplementedError("Value.__neg__")
+
+    def __sub__(self, other):      # a - b
+        raise NotImplementedError("Value.__sub__")
+
+    def __truediv__(self, other):  # a / b
+        raise NotImplementedError("Value.__truediv__")
+
+    def __radd__(self, other):     # 3 + a (Python calls a.__radd__(3))
+        raise NotImplementedError("Value.__radd__")
+
+    def __rsub__(self, other):     # 3 - a
+        raise NotImplementedError("Value.__rsub__")
+
+    def __rmul__(self, other):     # 3 * a
+        raise NotImplementedError("Value.__rmul__")
+
+    def __rtruediv__(self, other):  # 3 / a
+        raise NotImplementedError("Value.__rtruediv__")
+
+    def __repr__(self):
+        return f"Value(data={self.data}, grad={self.grad})"
 
     def tanh(self):
         # TODO: a new Value holding tanh(self.data) (math.tanh), with a _backward that adds
@@ -70,51 +82,3 @@ class Value:
         # TODO: a new Value holding e**self.data (math.exp), with a _backward that adds
         # the local derivative e**a, times out.grad, to self.grad
         raise NotImplementedError("Value.exp")
-
-    # --- backpropagation -------------------------------------------------------------------------
-    def backward(self):
-        """Fill in .grad of every Value this one depends on (d self / d node)."""
-        # Topological order without recursion: a node is appended only after all of its inputs.
-        order, seen = [], set()
-        stack = [(self, False)]
-        while stack:
-            node, inputs_done = stack.pop()
-            if inputs_done:
-                order.append(node)
-                continue
-            if node in seen:
-                continue
-            seen.add(node)
-            stack.append((node, True))
-            for child in node._prev:
-                if child not in seen:
-                    stack.append((child, False))
-
-        self.grad = 1.0  # d self / d self
-        for node in reversed(order):  # outputs before inputs
-            node._backward()
-
-    # --- everything else is built from the operations above --------------------------------------
-    def __neg__(self):            # -a
-        return self * -1
-
-    def __sub__(self, other):     # a - b
-        return self + (-other)
-
-    def __truediv__(self, other):  # a / b
-        return self * other ** -1
-
-    def __radd__(self, other):    # 3 + a
-        return self + other
-
-    def __rsub__(self, other):    # 3 - a
-        return (-self) + other
-
-    def __rmul__(self, other):    # 3 * a
-        return self * other
-
-    def __rtruediv__(self, other):  # 3 / a
-        return self ** -1 * other
-
-    def __repr__(self):
-        return f"Value(data={self.data}, grad={self.grad})"

@@ -8,7 +8,6 @@ random.uniform(-1, 1), one per input, in order (and the bias starts at 0 without
 import math
 import random
 
-from micrograd.engine import Value
 from micrograd.nn import MLP, Layer, Neuron
 
 
@@ -27,15 +26,15 @@ def test_forward(check):
     model = MLP(3, [4, 4, 1])
     inputs = [[1.0, -2.0, 0.5], [0.3, 0.8, -1.5], [-1.0, -0.5, 2.0], [2.0, 1.0, 1.0], [-0.7, 0.2, -0.1]]
     outputs = [model(x) for x in inputs]
-    check.true("MLP with one output neuron returns a single Value", all(isinstance(o, Value) for o in outputs),
-               msg="a Layer with one neuron must return that neuron's Value itself, not a list of one Value")
+    check("types of the outputs of MLP(3, [4, 4, 1])", [type(o).__name__ for o in outputs], exact=True,
+          msg="a Layer with one neuron must return that neuron's Value itself, not a list of one Value")
     check("outputs of MLP(3, [4, 4, 1]) under the seeded init", [o.data for o in outputs], tol=1e-9,
           msg="outputs differ: weights must be random.uniform(-1, 1), one per input, drawn neuron by neuron and layer by layer; bias 0; relu on hidden layers; the LAST layer is linear (no relu)")
 
     layer = Layer(3, 2)
     out = layer([1.0, 2.0, -1.0])
-    check.true("Layer(3, 2) returns a list of 2 Values", isinstance(out, list) and len(out) == 2,
-               msg="a Layer with several neurons returns a list with one Value per neuron")
+    check("types in Layer(3, 2)(x)", [type(v).__name__ for v in out] if isinstance(out, list) else type(out).__name__,
+          exact=True, msg="a Layer with several neurons returns a list with one Value per neuron")
 
 
 def test_zero_grad(check):
@@ -75,6 +74,7 @@ def test_training(check):
     model = MLP(2, [8, 8, 1])                      # seeded init: the same weights as the reference
     xs, ys = make_moons(30, 0.05, random.Random(7))
     steps, alpha = 70, 1e-4
+    history = []
     for k in range(steps):
         scores = [model(x) for x in xs]
         losses = [(1 - y * s).relu() for y, s in zip(ys, scores)]      # hinge loss, as in micrograd's demo
@@ -86,6 +86,7 @@ def test_training(check):
         lr = 1.0 - 0.9 * k / steps                                     # learning rate decays from 1.0 to 0.1
         for p in model.parameters():
             p.data -= lr * p.grad
+        history.append(loss.data)
         check.metric("loss", k, loss.data)
         check.progress((k + 1) / steps, f"step {k + 1}/{steps}")
     scores = [model(x) for x in xs]
@@ -93,3 +94,7 @@ def test_training(check):
     print(f"final loss {loss.data:.4f}, accuracy {accuracy:.0%}")
     check.at_least("accuracy", accuracy, 1.0,
                    msg="training did not separate the two moons: check parameters() (every weight and bias), zero_grad(), relu on hidden layers and a linear last layer")
+    # Same seeded weights, same data, same steps: the loss curve itself must be the reference's.
+    check("loss at steps 0, 10, ..., 60 and 69", history[::10] + history[-1:], tol=1e-6, rtol=1e-4,
+          msg="your loss curve differs from the reference's, which starts from the same seeded weights: "
+              "check parameters() (every weight and bias), zero_grad(), relu on hidden layers and a linear last layer")

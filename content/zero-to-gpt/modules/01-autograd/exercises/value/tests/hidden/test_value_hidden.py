@@ -163,7 +163,7 @@ def test_backward_twice_more(check):
     y.backward()
     y.backward()
     check("d(a**3)/da, backward twice", a.grad, tol=1e-9,
-          msg="a second backward() adds the same gradient again (like PyTorch): 12 + 12 = 24")
+          msg="a second backward() must add the same gradient again (as PyTorch does), not replace or reset it")
 
     a, b = Value(2.0), Value(5.0)
     y = a + b
@@ -171,4 +171,4 @@ def test_backward_twice_more(check):
     y.backward()
     y.backward()
     check("a.grad after three backward() calls on a + b", a.grad,
-          msg="each backward() adds 1 to a.grad: the output's own grad must be set to 1 (=), not increased (+=)")
+          msg="each backward() adds one gradient to a.grad: the output's own grad must be set (=), not increased (+=)")

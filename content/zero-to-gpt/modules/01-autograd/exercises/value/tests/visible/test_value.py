@@ -110,7 +110,9 @@ def test_worked_example(check):
     check("dg/db", b.grad, tol=1e-6,
           msg="dg/db is off: a node used twice must ADD both gradient contributions (+=), and backward() must visit each node once, in topological order")
 
-    import torch  # the same expression in PyTorch, in float64, as a second opinion
+    # The same expression in PyTorch, in float64, as a second opinion for you to read; the checks
+    # above are what is graded (the reference's values, which PyTorch's agree with).
+    import torch
 
     ta = torch.tensor(-4.0, dtype=torch.float64, requires_grad=True)
     tb = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
@@ -118,10 +120,6 @@ def test_worked_example(check):
     tg.backward()
     print(f"yours:   g = {g.data:.4f}, dg/da = {a.grad:.4f}, dg/db = {b.grad:.4f}")
     print(f"PyTorch: g = {tg.item():.4f}, dg/da = {ta.grad.item():.4f}, dg/db = {tb.grad.item():.4f}")
-    check.true("dg/da agrees with PyTorch within 1e-6", abs(a.grad - ta.grad.item()) < 1e-6,
-               msg="your dg/da differs from PyTorch's")
-    check.true("dg/db agrees with PyTorch within 1e-6", abs(b.grad - tb.grad.item()) < 1e-6,
-               msg="your dg/db differs from PyTorch's")
 
 
 def test_reused_node(check):

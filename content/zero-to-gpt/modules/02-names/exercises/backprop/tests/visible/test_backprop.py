@@ -103,7 +103,6 @@ def test_against_autograd(check):
     loss.backward()
     with torch.no_grad():
         mine = manual_backward(cache)
-    all_ok = True
     print(f"{'tensor':<11} {'allclose':<9} max |difference|")
     for key in ["logits", "h", "W2", "b2", "hpreact", "bngain", "bnbias", "bnraw", "bnvar_inv", "bnvar",
                 "bndiff", "bnmean", "hprebn", "embcat", "W1", "b1", "emb", "C"]:
@@ -112,6 +111,7 @@ def test_against_autograd(check):
         ok = got is not None and got.shape == ref.shape and torch.allclose(got, ref, rtol=1e-5, atol=1e-8)
         diff = (got - ref).abs().max().item() if got is not None and got.shape == ref.shape else float("nan")
         print(f"d{key:<10} {str(ok):<9} {diff:.2e}")
-        all_ok = all_ok and ok
-    check.true("every gradient matches autograd", all_ok,
-               msg="at least one gradient differs from autograd's: the printed table shows which (start from the top)")
+    # The table is for you to read; what is graded is your gradients next to the reference's
+    # (which match autograd's) on the same batch.
+    check("every gradient on a fresh batch", {k: mine.get(k) for k in KEYS}, **TOL,
+          msg="at least one gradient differs: the printed table compares each with autograd's (start from the top)")

@@ -9,28 +9,19 @@ def test_matches_torch_random(check):
     rng = random.Random(check.seed)
     for case in range(3):
         dim = rng.randint(3, 12)
+        # The reference's values here are torch.nn.BatchNorm1d's on the same inputs.
         mine = BatchNorm1d(dim)
-        ref = torch.nn.BatchNorm1d(dim)  # an extra, independent yardstick
         with torch.no_grad():
-            gamma, beta = torch.rand(dim) + 0.5, torch.randn(dim)
-            mine.gamma.copy_(gamma)
-            mine.beta.copy_(beta)
-            ref.weight.copy_(gamma)
-            ref.bias.copy_(beta)
-        worst = 0.0
+            mine.gamma.copy_(torch.rand(dim) + 0.5)
+            mine.beta.copy_(torch.randn(dim))
         for step in range(8):
             n = rng.randint(2, 40)
             x = torch.randn(n, dim) * rng.uniform(0.01, 5.0) + rng.uniform(-3.0, 3.0)
             if step in (3, 7):
                 mine.eval()
-                ref.eval()
             else:
                 mine.train()
-                ref.train()
             out = mine(x)
-            with torch.no_grad():
-                expected = ref(x)
-            worst = max(worst, (out.detach() - expected).abs().max().item())
             check(f"case {case} step {step} output", out, tol=1e-5, rtol=1e-5,
                   msg="output differs: training mode uses batch mean and biased variance, eval mode the running stats; "
                       "then gamma * xhat + beta")
@@ -38,8 +29,6 @@ def test_matches_torch_random(check):
               msg="running_mean: (1 - 0.1) * old + 0.1 * batch_mean after every TRAINING call only")
         check(f"case {case} running_var", mine.running_var, tol=1e-5, rtol=1e-5,
               msg="running_var: (1 - 0.1) * old + 0.1 * unbiased batch variance after every TRAINING call only")
-        check(f"case {case} largest difference from torch.nn.BatchNorm1d", worst, tol=1e-5,
-              msg="your layer disagrees with torch.nn.BatchNorm1d on the same inputs")
 
 
 def test_gradients_flow(check):
@@ -57,9 +46,8 @@ def test_gradients_flow(check):
               "and do not compute the normalisation under torch.no_grad()")
     check("gamma.grad", bn.gamma.grad, tol=1e-5, rtol=1e-5, msg="gamma must be used as gamma * xhat so it gets a gradient")
     check("beta.grad", bn.beta.grad, tol=1e-5, rtol=1e-5, msg="beta must be added to the output so it gets a gradient")
-    check.true("running stats are not part of the graph",
-               not bn.running_mean.requires_grad and not bn.running_var.requires_grad,
-               msg="update running_mean/running_var inside `with torch.no_grad():` (or from detached statistics): "
+    check("requires_grad of running_mean and running_var", [bn.running_mean.requires_grad, bn.running_var.requires_grad],
+          exact=True, msg="update running_mean/running_var inside `with torch.no_grad():` (or from detached statistics): "
                    "they are buffers, and otherwise every batch's graph stays alive")
 
 

@@ -38,9 +38,12 @@ def test_init_loss(check):
     logits, _, _ = forward(p, X)
     loss = F.cross_entropy(logits, Y).item()
     print(f"loss at step 0: {loss:.4f} (ln 27 = {LN27:.4f})")
-    check.at_most("|loss at step 0 - ln 27|", abs(loss - LN27), 0.05,
-                  msg="the first loss should be close to ln 27 = 3.2958 (a uniform guess): make the logits small at "
-                      "init by multiplying W2 by a small factor such as 0.01 and starting b2 at zero")
+    msg = ("the first loss should be close to ln 27 = 3.2958 (a uniform guess): make the logits small at "
+           "init by multiplying W2 by a small factor such as 0.01 and starting b2 at zero")
+    check.at_most("|loss at step 0 - ln 27|", abs(loss - LN27), 0.05, msg=msg)
+    # The prompt's criterion is the bound above; the reference's own loss, within a tolerance that
+    # admits any loss the bound admits, is what the grader compares.
+    check("loss at step 0", loss, tol=0.06, msg=msg)
 
 
 def test_init_saturation(check):
@@ -58,3 +61,6 @@ def test_init_saturation(check):
     check.at_least("std of hidden pre-activations (lower)", hpre.std().item(), 0.5,
                    msg="the hidden pre-activations are scaled down too far (tanh is then almost linear): "
                        "use (5/3) / sqrt(fan_in), not a tiny constant")
+    check("std of hidden pre-activations", hpre.std().item(), tol=1.4,
+          msg="the hidden pre-activations should have a standard deviation near the reference's (between 0.5 and 3): "
+              "scale W1 by (5/3) / sqrt(block_size * n_embd)")

@@ -46,10 +46,17 @@ def test_init_loss(check):
         loss = F.cross_entropy(h @ params["W2"] + params["b2"], Y).item()
         saturated = (h.abs() > 0.99).float().mean().item()
     print(f"loss at init {loss:.4f} (ln 27 = 3.2958); saturated tanh units {saturated:.1%}")
-    check.at_most("loss at initialisation", loss, 3.40,
-                  msg="at the start the model should guess almost uniformly (loss near ln 27 = 3.30): scale W2 by 0.01 and start b2 at zero")
-    check.at_most("fraction of saturated tanh units", saturated, 0.10,
-                  msg="too many hidden units start at tanh = ±1, where they barely learn: divide W1 by sqrt(block_size * n_embd)")
+    loss_msg = "at the start the model should guess almost uniformly (loss near ln 27 = 3.30): scale W2 by 0.01 and start b2 at zero"
+    saturation_msg = ("too many hidden units start at tanh = ±1, where they barely learn: divide W1 by "
+                      "sqrt(block_size * n_embd) (a gain of up to 5/3 on top, as in the next lesson, is fine)")
+    check.at_most("loss at initialisation", loss, 3.40, msg=loss_msg)
+    # 1/sqrt(fan_in) saturates about 1% of the units, Kaiming's (5/3)/sqrt(fan_in) about 10-12%, a W1
+    # left at plain randn about 60%: the bound admits both sensible scales and rejects the naive one.
+    check.at_most("fraction of saturated tanh units", saturated, 0.25, msg=saturation_msg)
+    # The bounds above are the prompt's; the reference's own values, within tolerances that admit
+    # whatever the bounds admit, are what the grader compares.
+    check("loss at initialisation (the reference's)", loss, tol=0.1, msg=loss_msg)
+    check("fraction of saturated tanh units (the reference's)", saturated, tol=0.25, msg=saturation_msg)
 
 
 def test_forward(check):

@@ -34,5 +34,9 @@ def test_dev_loss(check):
         dev_loss = F.cross_entropy(forward(params, Xdev), Ydev).item()
     check.metric("dev loss", steps, dev_loss)
     print(f"after {steps} steps: train {train_loss:.4f}, dev {dev_loss:.4f} (bigram model: about 2.45)")
-    check.at_most("dev_loss", dev_loss, 2.20,
-                  msg="the trained MLP should reach a dev loss of 2.20 or less; look at the loss chart for where training goes wrong")
+    msg = "the trained MLP should reach a dev loss of 2.20 or less; look at the loss chart for where training goes wrong"
+    check.at_most("dev_loss", dev_loss, 2.20, msg=msg)
+    # The bound is the prompt's; the grader also compares the dev loss with the reference's, within a
+    # tolerance that admits every loss the bound admits (an initialisation drawn in another order
+    # trains just as well, so the exact value may differ).
+    check("dev loss (the reference's)", dev_loss, tol=0.25, msg=msg)

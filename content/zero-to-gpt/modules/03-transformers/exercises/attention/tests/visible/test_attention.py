@@ -4,7 +4,6 @@ import tokenize
 import zlib
 
 import torch
-import torch.nn.functional as F
 
 from attention import CausalSelfAttention, attention_weights, causal_attention
 
@@ -25,22 +24,13 @@ def fill_weights(module, seed=0):
             p.copy_(torch.randn(p.shape, generator=g) * scale)
 
 
-def sdpa_module(module, x, n_head):
-    """What CausalSelfAttention should compute, via PyTorch's built-in attention."""
-    B, T, C = x.shape
-    q, k, v = F.linear(x, module.c_attn.weight, module.c_attn.bias).split(C, dim=2)
-    q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
-    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    return F.linear(y.transpose(1, 2).reshape(B, T, C), module.c_proj.weight, module.c_proj.bias)
-
-
 def test_rows_sum_to_one(check):
     q, k = randn(check, 2, 3, 6, 8, salt=1), randn(check, 2, 3, 6, 8, salt=2)
     w = attention_weights(q, k)
     check("shape", list(w.shape), msg="attention_weights(q, k) should return (..., T, T)")
-    check.true("no NaN or inf", bool(torch.isfinite(w).all()),
-               msg="some weights are NaN: a row whose scores are ALL -inf has nothing to normalise. Does the mask hide "
-                   "the diagonal too? Mask only j > i: triu(diagonal=1)")
+    check("finite", torch.isfinite(w), exact=True,
+          msg="some weights are NaN: a row whose scores are ALL -inf has nothing to normalise. Does the mask hide "
+              "the diagonal too? Mask only j > i: triu(diagonal=1)")
     check("row sums", w.sum(dim=-1), tol=1e-5,
           msg="each row (one query position) must sum to 1: take the softmax over the LAST axis (dim=-1), "
               "the keys, not dim=-2")
@@ -50,11 +40,11 @@ def test_future_is_zero(check):
     q, k = randn(check, 2, 3, 6, 8, salt=1), randn(check, 2, 3, 6, 8, salt=2)
     w = attention_weights(q, k)
     above = torch.ones(6, 6, dtype=torch.bool).triu(1)
-    check.true("weights above the diagonal are exactly 0", bool((w[..., above] == 0).all()),
-               msg="position i may not look at j > i: fill those scores with -inf BEFORE the softmax, so exp(-inf) = 0 "
-                   "(filling with 0 still gives them weight exp(0) > 0)")
-    check.true("the diagonal is allowed", bool((w.diagonal(dim1=-2, dim2=-1) > 0).all()),
-               msg="a position must be able to attend to itself: mask only j > i (triu with diagonal=1)")
+    check("weights above the diagonal", w[..., above], exact=True,
+          msg="position i may not look at j > i: fill those scores with -inf BEFORE the softmax, so exp(-inf) = 0 "
+              "(filling with 0 still gives them weight exp(0) > 0)")
+    check("diagonal weights are positive", w.diagonal(dim1=-2, dim2=-1) > 0, exact=True,
+          msg="a position must be able to attend to itself: mask only j > i (triu with diagonal=1)")
 
 
 def test_weights_match(check):
@@ -77,12 +67,10 @@ def test_worked_example(check):
 
 def test_matches_sdpa(check):
     q, k, v = (randn(check, 2, 4, 7, 8, salt=s) for s in (1, 2, 3))
-    y = causal_attention(q, k, v)
-    expected = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    check("output", y, tol=1e-5, msg="causal_attention(q, k, v) should be attention_weights(q, k) @ v")
-    check.true("equals F.scaled_dot_product_attention(is_causal=True)",
-               tuple(y.shape) == tuple(expected.shape) and bool(torch.allclose(y, expected, atol=1e-5)),
-               msg="your attention differs from PyTorch's built-in causal attention on the same q, k, v")
+    # The reference's output here is what F.scaled_dot_product_attention(q, k, v, is_causal=True) gives.
+    check("output", causal_attention(q, k, v), tol=1e-5,
+          msg="causal_attention(q, k, v) should be attention_weights(q, k) @ v, as PyTorch's built-in causal "
+              "attention computes it")
 
 
 def test_module_parameters(check):
@@ -96,13 +84,10 @@ def test_module_matches_sdpa(check):
     x = randn(check, 2, 6, 32, salt=4)
     m = CausalSelfAttention(32, 4)
     fill_weights(m)
-    y = m(x)
-    expected = sdpa_module(m, x, 4)
-    check("output", y, tol=1e-5,
+    # The reference's output is the same layers run with F.scaled_dot_product_attention.
+    check("output", m(x), tol=1e-5,
           msg="the module's output differs: split q, k, v with .split(n_embd, dim=2), heads with "
               ".view(B, T, n_head, hs).transpose(1, 2), and merge them back with .transpose(1, 2).reshape(B, T, C)")
-    check.true("equals the built-in computation", tuple(y.shape) == tuple(expected.shape) and bool(torch.allclose(y, expected, atol=1e-5)),
-               msg="the module differs from the same layers run with F.scaled_dot_product_attention")
 
 
 def test_module_is_causal(check):
@@ -113,14 +98,18 @@ def test_module_is_causal(check):
     x2 = x.clone()
     x2[:, 5] += 1.0  # change position 5 only
     y2 = m(x2)
-    check.true("positions 0-4 unchanged", bool(torch.allclose(y1[:, :5], y2[:, :5], atol=1e-6)),
-               msg="changing position 5 changed an earlier output: information leaks from the future; "
-                   "is the causal mask applied in every head (built from T = q.size(-2))?")
-    check.true("position 5 changed", not torch.allclose(y1[:, 5], y2[:, 5]),
-               msg="changing position 5 did not change its own output: a position must attend to itself")
+    check("change of outputs 0-4", y2[:, :5] - y1[:, :5], tol=1e-6,
+          msg="changing position 5 changed an earlier output: information leaks from the future; "
+              "is the causal mask applied in every head (built from T = q.size(-2))?")
+    check("output 5 changes", bool((y2[:, 5] - y1[:, 5]).abs().max() > 1e-6), exact=True,
+          msg="changing position 5 did not change its own output: a position must attend to itself")
 
 
 def test_no_builtin_attention(check):
+    # Which functions the file names is a property of its source, not a value; the output check
+    # below is what the reference judges.
+    q, k, v = (randn(check, 2, 5, 8, salt=s) for s in (11, 12, 13))
+    check("output", causal_attention(q, k, v), tol=1e-5, msg="causal_attention(q, k, v) differs on (2, 5, 8) inputs")
     names = set()
     with open("attention.py", encoding="utf-8") as fh:
         for tok in tokenize.generate_tokens(io.StringIO(fh.read()).readline):

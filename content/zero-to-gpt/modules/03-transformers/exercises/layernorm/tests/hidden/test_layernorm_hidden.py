@@ -1,5 +1,4 @@
 import torch
-import torch.nn.functional as F
 
 from layernorm import LayerNorm
 
@@ -21,10 +20,7 @@ def test_other_shapes(check):
         x = randn(check, *shape, salt=i) * (i + 1)
         ln = LayerNorm(shape[-1])
         set_params(ln, check, salt=50 + i)
-        out = ln(x)
-        check(f"output #{i}", out, tol=1e-5, msg=f"an input of shape {shape} gives the wrong result: normalise over dim=-1 whatever the rank")
-        check.true(f"equals F.layer_norm #{i}", bool(torch.allclose(out, F.layer_norm(x, (shape[-1],), ln.weight, ln.bias, 1e-5), atol=1e-5)),
-                   msg=f"on shape {shape} your LayerNorm differs from F.layer_norm")
+        check(f"output #{i}", ln(x), tol=1e-5, msg=f"an input of shape {shape} gives the wrong result: normalise over dim=-1 whatever the rank")
 
 
 def test_constant_vectors(check):
@@ -32,7 +28,7 @@ def test_constant_vectors(check):
     ln = LayerNorm(12)
     set_params(ln, check)
     out = ln(x)
-    check.true("finite", bool(torch.isfinite(out).all()), msg="a constant vector has variance 0: eps inside the square root avoids dividing by zero")
+    check("finite", torch.isfinite(out), exact=True, msg="a constant vector has variance 0: eps inside the square root avoids dividing by zero")
     check("output", out, tol=1e-5, msg="a constant vector normalises to 0, so the output is the bias")
 
 

@@ -69,7 +69,10 @@ def test_train_shakespeare(check):
     print("--- a sample (temperature 0.8) ---")
     print("".join(chars[i] for i in out[0].tolist()))
 
-    check.true("log was called", len(logged) > 0, msg="train() must call log(step, loss) every log_interval steps")
+    check("number of log calls", len(logged), exact=True, msg="train() must call log(step, loss) every log_interval steps")
+    # Dropout and the GPU's reductions make a long run's numbers differ from one correct loop to
+    # the next, so the run is judged by a bound on the validation loss (the reference's bound);
+    # the exact values are checked by the short hidden runs.
     check.at_most("val_loss", val, cfg["val_loss_max"],
                   msg="the trained model's validation loss is too high: does your loop train on 'train' batches with "
                       "the scheduled learning rate, zero_grad / backward / step every iteration, for max_iters steps?")

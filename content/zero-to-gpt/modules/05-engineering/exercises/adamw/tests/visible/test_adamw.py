@@ -1,8 +1,7 @@
 """Visible tests for the hand-written AdamW. Run them with the Run button.
 
-Each test trains two copies of the same small model side by side: one with your AdamW and one
-with torch.optim.AdamW. Your parameters are compared with the reference solution's (and, as an
-extra, with PyTorch's).
+Your parameters are compared with the reference solution's, which match torch.optim.AdamW's.
+test_matches_torch also trains a twin with torch.optim.AdamW and prints how far yours drifts from it.
 """
 
 import copy
@@ -73,6 +72,7 @@ def test_single_step(check):
               "step counter t must go up to 2 for the bias correction")
     wraps_torch = isinstance(opt, (torch.optim.Adam, torch.optim.AdamW)) or any(
         isinstance(value, torch.optim.Optimizer) for value in vars(opt).values())
+    # Whose code does the update is a property, not a value: the reference reports True too.
     check.true("the update is your own code, not torch.optim.Adam/AdamW", not wraps_torch,
                msg="write the arithmetic yourself: don't subclass or wrap torch.optim.Adam / torch.optim.AdamW")
 
@@ -92,14 +92,10 @@ def test_matches_torch(check):
                   "after the square root (sqrt(v_hat) + eps) and that m, v and t live in per-parameter state")
     diff = max_diff(model, twin)
     print(f"largest difference from torch.optim.AdamW: {diff:.3g}")
-    check.true("matches torch.optim.AdamW (rtol 1e-5, atol 1e-6)",
-               all(torch.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(model.parameters(), twin.parameters())),
-               msg="your parameters drift away from torch.optim.AdamW's")
 
 
 def test_param_groups(check):
     model, x, y = make_problem()
-    twin = copy.deepcopy(model)
 
     def groups(m):
         decay = [p for p in m.parameters() if p.dim() >= 2]  # the two weight matrices
@@ -107,14 +103,9 @@ def test_param_groups(check):
         return [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
 
     opt = AdamW(groups(model), lr=2e-2)
-    opt_torch = torch.optim.AdamW(groups(twin), lr=2e-2)
     train(model, opt, x, y, 20)
-    train(twin, opt_torch, x, y, 20)
     for name, p in model.named_parameters():
         kind = "decayed weight" if p.dim() >= 2 else "no-decay parameter"
         check(f"{name} ({kind}) after 20 steps", p.detach().clone(), **TOL,
               msg="each group uses ITS OWN weight_decay (0.1 for the matrices, 0.0 for biases and LayerNorm); "
                   "the constructor's value is only the default for groups that don't set one")
-    check.true("matches torch.optim.AdamW with the same groups",
-               all(torch.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(model.parameters(), twin.parameters())),
-               msg="with parameter groups your result drifts away from torch.optim.AdamW's")

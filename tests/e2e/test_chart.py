@@ -1,0 +1,71 @@
+"""In Chromium: a diverging run's metrics ("NaN", "Infinity", "-Infinity" as the grader stores
+them, gpu_runner/wire.py jsonsafe) are gaps in the training chart, not points at 0, and the
+caption and metric table name them. The events reach the page the real way: a stored
+submission's event log, replayed over its websocket when the exercise page opens."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import log_in
+
+pytestmark = pytest.mark.e2e
+LOSS = [[0, 2.5], [1, 2.0], [2, "NaN"], [3, 1.5], [4, 1.25], [5, "Infinity"], [6, 1.0], [7, "-Infinity"]]
+
+
+@pytest.fixture
+def diverged(site, make_user):
+    from courses.models import Course, Exercise
+    from courses.services import membership_enroll
+    from grader.models import Submission
+
+    course = Course.objects.get(slug="zero-to-gpt")
+    user = make_user("learner")
+    membership_enroll(user=user, course=course)
+    exercise = Exercise.objects.get(version=course.published_version, slug="value")
+    result = {
+        "status": "failed",
+        "gradable": True,
+        "score": 0,
+        "max_score": 1,
+        "message": "Training diverged.",
+        "tests": [],
+        "metrics": {"train_loss": LOSS, "val_loss": [[0, "NaN"], [4, "NaN"]]},
+    }
+    events = [
+        {"seq": 1, "attempt": 1, "type": "queued", "tests": [], "total": 0, "position": 1, "queue": "grade.cpu"},
+        {"seq": 2, "attempt": 1, "type": "running", "device": "cpu"},
+        {"seq": 3, "attempt": 1, "type": "metric", "name": "train_loss", "points": LOSS[:4]},
+        {"seq": 4, "attempt": 1, "type": "metric", "name": "train_loss", "points": LOSS[4:]},
+        {"seq": 5, "attempt": 1, "kind": "run", "type": "result", **result},
+    ]
+    Submission.objects.create(
+        user=user,
+        course=course,
+        exercise=exercise,
+        exercise_slug="value",
+        kind="run",
+        files={"micrograd/engine.py": "x = 1"},
+        status="graded",
+        result=result,
+        events=events,
+        score=0,
+        max_score=1,
+    )
+    return "learner"
+
+
+def test_non_finite_metrics_are_gaps_and_named(new_page, diverged):
+    page = new_page()
+    log_in(page, diverged)
+    page.goto("/courses/zero-to-gpt/exercises/value/")
+    expect(page.locator("#verdict")).to_contain_text("Training diverged", timeout=20_000)
+    expect(page.locator("#chart-box")).to_be_visible()
+    drawn = page.evaluate("window.FromScratchExercise.chart()")
+    assert drawn["train_loss"] == [[[0, 2.5], [1, 2.0]], [[3, 1.5], [4, 1.25]], [[6, 1.0]]]
+    assert drawn["val_loss"] == []  # nothing finite: nothing drawn, and no 0 plotted
+    expect(page.locator("#chart-caption")).to_contain_text("train_loss −∞ at step 7")
+    expect(page.locator("#chart-caption")).to_contain_text("val_loss NaN at step 4")
+    rows = page.locator("#metric-rows tr")
+    expect(rows.nth(0)).to_have_text("train_loss−∞13")  # last, lowest finite, 3 not finite
+    expect(rows.nth(1)).to_have_text("val_lossNaNNaN2")
+    assert not page.js_errors, page.js_errors
