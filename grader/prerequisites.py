@@ -84,6 +84,19 @@ def _passed_any(user, course, slug) -> bool:
     ).exists()
 
 
+def grading_now(*, user, course, slug: str) -> bool:
+    """Whether a Submit of `slug` by this learner is still queued or running. The runner shows a
+    verdict a moment before the database records it, so a learner who goes straight on from a
+    passing Submit can arrive while the lock still stands: the page says so and looks again."""
+    return Submission.objects.filter(
+        user=user,
+        course=course,
+        exercise_slug=slug,
+        kind=Submission.Kind.SUBMIT,
+        status__in=(Submission.Status.QUEUED, Submission.Status.RUNNING),
+    ).exists()
+
+
 def first_lock(*, user, exercise) -> Lock | None:
     return next((lock for lock, locks in unmet(user=user, exercise=exercise) if locks), None)
 

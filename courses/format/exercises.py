@@ -9,7 +9,7 @@ Tests are plain functions `def test_x(check): ...`, found with `ast` (never exec
 import ast
 
 from courses import prerequisites
-from courses.format import schema
+from courses.format import pyparse, schema
 from courses.format.mutants import validate_mutants
 from courses.format.tree import check_relative
 
@@ -44,7 +44,7 @@ def _discover_tests(ctx, base: str, visibility: str) -> list[dict]:
         if not rel.endswith(".py"):
             continue
         try:
-            tree = ast.parse(data.decode("utf-8"), filename=path)
+            tree = pyparse.parse(data.decode("utf-8"), filename=path)
         except SyntaxError as exc:
             ctx.error(path, exc.lineno or 1, f"test file does not parse: {exc.msg}")
             continue

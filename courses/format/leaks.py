@@ -18,6 +18,8 @@ anyone who skips it. The check compares code structurally, not textually:
 import ast
 import hashlib
 
+from courses.format import pyparse
+
 # Bodies with fewer statement/expression nodes than this are too small to be anyone's solution
 # (`return self * -1` has 5, the two-line `_backward` of a product 16).
 MIN_NODES = 12
@@ -74,7 +76,7 @@ def _fingerprint(func) -> tuple[str, int]:
     """(digest of the normalised function, size of its body in counted nodes)."""
     body = _without_docstring(func.body)
     size = sum(isinstance(n, _COUNTED) for stmt in body for n in ast.walk(stmt))
-    clone = ast.parse(ast.unparse(func)).body[0]  # a private copy to rename in place
+    clone = pyparse.parse(ast.unparse(func)).body[0]  # a private copy to rename in place
     clone = _Rename(_local_names(clone)).visit(clone)
     clone.name = "_"
     clone.decorator_list = []
@@ -87,7 +89,7 @@ def _fingerprint(func) -> tuple[str, int]:
 def _functions(source: str):
     """(qualified name, line, fingerprint, size) for every function in `source`, outermost first."""
     try:
-        tree = ast.parse(source)
+        tree = pyparse.parse(source)
     except (SyntaxError, ValueError):
         return []
     found = []

@@ -16,6 +16,8 @@ Found with `ast`, never by running the tests. These are warnings: validation sti
 
 import ast
 
+from courses.format import pyparse
+
 # check.<attr>(...) calls that record something other than a value compared with the reference.
 NOT_VALUE = {"true", "at_most", "at_least", "metric", "progress", "data"}
 
@@ -54,7 +56,7 @@ def _is_alias(node, aliases) -> bool:
 def _parsed(ctx, path: str, cache: dict):
     if path not in cache:
         try:
-            cache[path] = ast.parse(ctx.tree.text(path), filename=path)
+            cache[path] = pyparse.parse(ctx.tree.text(path), filename=path)
         except (SyntaxError, UnicodeDecodeError, KeyError):
             cache[path] = None  # reported as an error by the exercise checks
     return cache[path]

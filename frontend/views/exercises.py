@@ -59,6 +59,8 @@ def _locks(request, course, exercise) -> list[dict]:
             "url": reverse("exercise_detail", args=[course.slug, lock.prerequisite.exercise]),
             "locks": locks,
             "policy": lock.prerequisite.policy,
+            "grading": locks
+            and prerequisites.grading_now(user=request.user, course=course, slug=lock.prerequisite.exercise),
         }
         for lock, locks in prerequisites.unmet(user=request.user, exercise=exercise)
     ]
@@ -94,7 +96,13 @@ def exercise_detail(request, slug, exercise_slug):
         return render(
             request,
             "frontend/exercise_locked.html",
-            {"course": course, "exercise": exercise, "locks": locking, "membership": membership},
+            {
+                "course": course,
+                "exercise": exercise,
+                "locks": locking,
+                "membership": membership,
+                "grading": any(u["grading"] for u in locking),
+            },
         )
     bundle = course_selectors.exercise_bundle(exercise=exercise)
     files, files_from = _starting_files(request.user, course, exercise)

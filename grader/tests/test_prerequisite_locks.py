@@ -121,3 +121,29 @@ def test_reset_gives_the_learners_own_code_back(tmp_path, client, make_user):
     )
     response = client.post("/courses/zero-to-gpt/exercises/activations/reset/")
     assert response.json()["files"] == mine
+
+
+def test_a_submit_still_being_recorded_is_awaited_not_refused(tmp_path, client, make_user):
+    """The verdict reaches the browser a moment before the database records it: a learner who
+    goes straight on finds the page waiting for that Submit, and then open."""
+    from courses.models import Exercise
+
+    course = _course(tmp_path)
+    learner = _member(make_user, course, "learner")
+    client.force_login(learner)
+    html = client.get("/courses/zero-to-gpt/exercises/mlp/").content.decode()
+    assert "🔒 locked" in html and "being graded" not in html and 'http-equiv="refresh"' not in html
+    running = Submission.objects.create(
+        user=learner,
+        course=course,
+        exercise=Exercise.objects.get(version=course.published_version, slug="value"),
+        exercise_slug="value",
+        kind=Submission.Kind.SUBMIT,
+        files={"micrograd/engine.py": "class Value: ...\n"},
+        status=Submission.Status.RUNNING,
+    )
+    html = client.get("/courses/zero-to-gpt/exercises/mlp/").content.decode()
+    assert "🔒 locked" in html and "is being graded" in html and 'http-equiv="refresh"' in html
+    Submission.objects.filter(pk=running.pk).update(status=Submission.Status.GRADED, passed=True)
+    html = client.get("/courses/zero-to-gpt/exercises/mlp/").content.decode()
+    assert "🔒 locked" not in html and 'id="submit-btn"' in html

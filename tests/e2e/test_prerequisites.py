@@ -35,7 +35,9 @@ def test_activations_opens_on_the_learners_own_engine_once_value_passes(new_page
     page.click("#submit-btn")
     expect(page.locator("#verdict")).to_contain_text("All", timeout=120_000)
 
+    # Straight on, as a learner would: if the database has not recorded the Submit yet, the page
+    # says it is being graded and looks again until it opens.
     page.goto("/courses/zero-to-gpt/exercises/activations/")
-    expect(page.locator("#save-state")).to_contain_text("Started from your passing code from value")
+    expect(page.locator("#save-state")).to_contain_text("Started from your passing code from value", timeout=20_000)
     expect(page.locator(".cm-content").first).to_contain_text("grace's engine")
     assert not page.js_errors, page.js_errors

@@ -111,7 +111,7 @@ def test_a_ta_joins_a_learners_conversation_live(new_page, people, shot):
     ta = new_page()
     log_in(ta, "helper")
     ta.goto("/courses/zero-to-gpt/staff/")
-    expect(ta.locator("table").first).to_contain_text("wants a person")
+    expect(ta.locator("#tutor-conversations")).to_contain_text("wants a person")
     ta.click("text=What does the chain rule say?")
     expect(ta.locator("#tutor-log")).to_contain_text("What does the chain rule say?")
     shot(ta, "staff-conversation")
