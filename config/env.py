@@ -77,3 +77,33 @@ def celery_broker_url(url: str) -> str:
     if url.startswith("unix://"):
         return "redis+socket://" + url[len("unix://") :]
     return url
+
+
+def _known(key: str, known, name: str) -> str:
+    if key not in known:
+        raise ConfigError(f"{name} names {key!r}, which is not a limit (known: {', '.join(sorted(known))})")
+    return key
+
+
+def rate_limit_overrides(text: str, *, known, name: str = "RATE_LIMITS") -> dict[str, tuple[int, int]]:
+    """`submission.user=100/60,login.address=30/300` -> {name: (limit, seconds)}: windows of
+    config/ratelimits.py an operator (or a benchmark that submits in a loop) sets differently."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = part.partition("=")
+        limit, _, seconds = value.partition("/")
+        if not (key.strip() and limit.strip().isdigit() and seconds.strip().isdigit() and int(seconds) > 0):
+            raise ConfigError(f"{name} is malformed at {part!r}: write name=limit/seconds, e.g. submission.user=30/60")
+        out[_known(key.strip(), known, name)] = (int(limit), int(seconds))
+    return out
+
+
+def rate_cap_overrides(text: str, *, known, name: str = "RATE_CAPS") -> dict[str, int]:
+    """`submission.active=5,submission.active_gpu=2` -> {name: cap}."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = part.partition("=")
+        if not (key.strip() and value.strip().isdigit()):
+            raise ConfigError(f"{name} is malformed at {part!r}: write name=N, e.g. submission.active=3")
+        out[_known(key.strip(), known, name)] = int(value)
+    return out

@@ -18,9 +18,14 @@ GOOD = {
 }
 
 
-def start(**overrides):
+def start_env() -> dict:
     env = {k: v for k, v in os.environ.items() if k not in GOOD and not k.startswith("DJANGO_")}
     env.update(GOOD)
+    return env
+
+
+def start(**overrides):
+    env = start_env()
     for key, value in overrides.items():
         if value is None:
             env.pop(key, None)
@@ -136,3 +141,39 @@ def test_production_refuses_unsandboxed_grading(value):
 def test_production_allows_grader_unsafe_local_false():
     out = start(GRADER_UNSAFE_LOCAL="false")
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("RATE_LIMITS", "submission.user=5", "write name=limit/seconds"),
+        ("RATE_LIMITS", "submission.user=5/0", "write name=limit/seconds"),
+        ("RATE_LIMITS", "submissions=5/60", "'submissions', which is not a limit"),
+        ("RATE_CAPS", "submission.active=many", "write name=N"),
+        ("RATE_CAPS", "gpu=1", "'gpu', which is not a limit"),
+    ],
+)
+def test_a_malformed_limit_override_is_named(name, value, words):
+    out = start(**{name: value})
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0] and words in lines[0], out.stderr
+
+
+def test_limit_overrides_reach_the_limits():
+    """An operator raises a classroom's submission window and active cap from the environment."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from config import ratelimits; "
+            "w = ratelimits.window('submission.user'); print(w.limit, w.seconds, ratelimits.cap('submission.active'), "
+            "ratelimits.cap('submission.active_gpu'))",
+        ],
+        cwd=ROOT,
+        env={**start_env(), "RATE_LIMITS": "submission.user=120/60", "RATE_CAPS": "submission.active=6"},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["120", "60", "6", "1"]

@@ -6,7 +6,16 @@ here reads `settings.X` of another module at import time.
 
 from pathlib import Path
 
-from config.env import celery_broker_url, channel_layer_hosts, database_config, env, redis_url
+from config import ratelimits
+from config.env import (
+    celery_broker_url,
+    channel_layer_hosts,
+    database_config,
+    env,
+    rate_cap_overrides,
+    rate_limit_overrides,
+    redis_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # Everything a running instance writes (SQLite file, Redis socket, dataset cache, logs) lives here.
@@ -122,6 +131,9 @@ ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # Failed sign-ins are limited by ours (config/ratelimits.py "login.*"), shared with the admin.
 ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# Overrides of config/ratelimits.py's defaults, by name (unknown names are refused at start-up).
+RATE_LIMITS = rate_limit_overrides(env.str("RATE_LIMITS", default=""), known=ratelimits.POLICIES)
+RATE_CAPS = rate_cap_overrides(env.str("RATE_CAPS", default=""), known=ratelimits.CAPS)
 # Set (e.g. "X-Forwarded-For") only behind a proxy that writes it, replacing the client's value:
 # the first entry is then the client's address. Unset: REMOTE_ADDR.
 CLIENT_IP_HEADER = env.str("DJANGO_CLIENT_IP_HEADER", default="")
