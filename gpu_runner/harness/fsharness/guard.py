@@ -20,7 +20,8 @@ Two mechanisms:
    hence the second mechanism.
 2. The snapshot: identities of builtins, of public torch/math/json/random callables, of
    `torch.Tensor`'s and `torch.nn.Module`'s attributes, of the harness's own classes and of their
-   `sys.modules` entries, taken just before the first learner import and compared when a test
+   `sys.modules` entries (the job-independent part taken before the spare reports ready, the
+   job's own classes just before the first learner import), compared when a test
    records its first value and when it ends (once per value cost a third of a pure-Python job's
    time; a patch undone between two comparisons evades any sampling, and the verdict does not
    rest on this anyway). A replaced `torch.allclose` or `Check.true` is evidence.
