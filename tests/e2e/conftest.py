@@ -8,6 +8,7 @@ test-results/e2e).
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,19 @@ def new_page(browser, site):
     yield make
     for context in contexts:
         context.close()
+    _wait_for_quiet()
+
+
+def _wait_for_quiet(seconds=30):
+    """Let the worker finish what the test started before the database is flushed: a submission
+    still being recorded holds row locks that deadlock with the flush's TRUNCATE (seen in CI:
+    "deadlock detected", then every later test found the previous one's users)."""
+    from grader.models import Submission
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and Submission.objects.filter(status__in=("queued", "running")).exists():
+        time.sleep(0.2)
+    time.sleep(0.5)  # the event log and progress are written just after the status changes
 
 
 @pytest.fixture
