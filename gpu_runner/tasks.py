@@ -43,6 +43,12 @@ def run_job(job: dict) -> None:
         }
         app.send_task("grader.record_result", args=[payload], queue="grader")
         return
+    # The replacement spare starts after the result is out, not before (pool.refills_after).
+    with runtime.pool().refills_after():
+        _run_and_report(app, job, sid, attempt)
+
+
+def _run_and_report(app, job, sid, attempt) -> None:
     if job.get("reply_to"):
         # A check someone is waiting for (the tutor's leak check): answer on a Redis list, not
         # to the database side. No events: nobody watches a stream for it.

@@ -201,7 +201,7 @@ def exercise_submit(request, slug, exercise_slug):
             "kind": submission.kind,
             "ws": f"/ws/submissions/{submission.pk}/",
             "url": reverse("submission_detail", args=[submission.pk]),
-            "quota": grader_services.submission_quota(user=request.user),
+            "quota": submission.quota,
         },
         status=201,
     )

@@ -64,6 +64,9 @@ def available() -> bool:
 class JobCgroup:
     def __init__(self, v: int, dirs: dict):
         self.v, self.dirs = v, dirs
+        # What the group held when its job arrived (a spare's group is made at spawn and holds
+        # the ready interpreter): the job's memory limit and peak are counted above it.
+        self.baseline = 0
 
     @classmethod
     def create(cls, *, pids_max: int, memory_bytes: int, cpus: float | None = None) -> "JobCgroup":
@@ -87,32 +90,68 @@ class JobCgroup:
                         _write(ancestor / "cgroup.subtree_control", "+pids +memory")
             d = parent / name
             d.mkdir()
-            _write(d / "pids.max", pids_max)
-            _write(d / "memory.max", memory_bytes)
+            group = cls(2, {"all": d})
             if (d / "memory.swap.max").exists():
                 _write(d / "memory.swap.max", 0)
-            if cpus and (d / "cpu.max").exists():
-                _write(d / "cpu.max", f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
-            return cls(2, {"all": d})
-        dirs = {}
-        controllers = ["pids", "memory"] + (["cpu"] if cpus and (ROOT / "cpu" / "cpu.cfs_quota_us").exists() else [])
-        for controller in controllers:
-            parent = ROOT / controller / PARENT
-            parent.mkdir(exist_ok=True)
-            d = parent / name
-            d.mkdir()
-            dirs[controller] = d
-        if "cpu" in dirs:
-            _write(dirs["cpu"] / "cpu.cfs_period_us", CPU_PERIOD_US)
-            _write(dirs["cpu"] / "cpu.cfs_quota_us", int(cpus * CPU_PERIOD_US))
-        _write(dirs["pids"] / "pids.max", pids_max)
-        _write(dirs["memory"] / "memory.limit_in_bytes", memory_bytes)
-        if (dirs["memory"] / "memory.memsw.limit_in_bytes").exists():
+        else:
+            dirs = {}
+            # The cpu controller always: a spare's group is made before its job's cap is known.
+            controllers = ["pids", "memory"] + (["cpu"] if (ROOT / "cpu" / "cpu.cfs_quota_us").exists() else [])
+            for controller in controllers:
+                parent = ROOT / controller / PARENT
+                parent.mkdir(exist_ok=True)
+                d = parent / name
+                d.mkdir()
+                dirs[controller] = d
+            if "cpu" in dirs:
+                _write(dirs["cpu"] / "cpu.cfs_period_us", CPU_PERIOD_US)
+            group = cls(1, dirs)
+        try:
+            group.limit(pids_max=pids_max, memory_bytes=memory_bytes, cpus=cpus)
+        except OSError:
+            group.remove()
+            raise
+        return group
+
+    def limit(self, *, pids_max: int, memory_bytes: int, cpus: float | None = None) -> None:
+        """Set (or change) the limits: a few small writes, far cheaper than moving processes in."""
+        if self.v == 2:
+            d = self.dirs["all"]
+            _write(d / "pids.max", pids_max)
+            _write(d / "memory.max", memory_bytes)
+            if (d / "cpu.max").exists():
+                _write(
+                    d / "cpu.max", f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}" if cpus else f"max {CPU_PERIOD_US}"
+                )
+            return
+        if "cpu" in self.dirs:
+            _write(self.dirs["cpu"] / "cpu.cfs_quota_us", int(cpus * CPU_PERIOD_US) if cpus else -1)
+        _write(self.dirs["pids"] / "pids.max", pids_max)
+        mem = self.dirs["memory"]
+        # v1 insists memsw >= limit at every moment: raise memsw first, lower it last.
+        swap = mem / "memory.memsw.limit_in_bytes"
+        order = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+        if swap.exists() and memory_bytes > _read_int(mem / "memory.limit_in_bytes"):
+            order.reverse()
+        for file in order:
             try:
-                _write(dirs["memory"] / "memory.memsw.limit_in_bytes", memory_bytes)
+                _write(mem / file, memory_bytes)
             except OSError:
-                pass
-        return cls(1, dirs)
+                if file == "memory.limit_in_bytes":
+                    raise
+                # memsw is absent without swap accounting; the memory limit alone still holds
+
+    def memory_usage(self) -> int:
+        """Bytes charged to the group now (the ready interpreter, before a job)."""
+        d = self.dirs.get("all")
+        if d is not None:
+            return _read_int(d / "memory.current")
+        return _read_int(self.dirs["memory"] / "memory.usage_in_bytes")
+
+    def join_command(self) -> str:
+        """Shell lines that move the shell running them (and so everything it execs and forks)
+        into this group: run by the launch wrapper before it drops to the sandbox uid."""
+        return "".join(f'echo $$ > "{d / "cgroup.procs"}"\n' for d in self.dirs.values())
 
     def add(self, pids) -> None:
         for d in self.dirs.values():
@@ -134,14 +173,14 @@ class JobCgroup:
             d = self.dirs["all"]
             events = _events(d / "memory.events")
             return {
-                "peak_memory_bytes": _read_int(d / "memory.peak"),
+                "peak_memory_bytes": max(0, _read_int(d / "memory.peak") - self.baseline),
                 "oom_kills": events.get("oom_kill", 0),
                 "pids_peak": _read_int(d / "pids.peak"),
             }
         mem = self.dirs["memory"]
         oom = _events(mem / "memory.oom_control")
         return {
-            "peak_memory_bytes": _read_int(mem / "memory.max_usage_in_bytes"),
+            "peak_memory_bytes": max(0, _read_int(mem / "memory.max_usage_in_bytes") - self.baseline),
             "oom_kills": oom.get("oom_kill", 0)
             or (1 if _read_int(mem / "memory.failcnt") and oom.get("under_oom") else 0),
             "pids_peak": 0,

@@ -8,8 +8,9 @@ Layers, each for a finding measured on these machines (DESIGN.md §8, reference/
   /proc/1/environ (bubblewrap #725), so bwrap itself is started with next to nothing;
 - the filesystem holds only /usr (read-only), the virtual environment and harness (read-only),
   the course datasets (read-only), and size-capped tmpfs at /work and /tmp;
-- a seccomp deny-list (seccomp.py); rlimits set by the harness on itself; pids and memory
-  cgroups applied by the parent before the job is handed over (cgroups.py).
+- a seccomp deny-list (seccomp.py); rlimits set by the harness on itself; pids, memory and CPU
+  cgroups (cgroups.py): a root worker starts each spare inside a group of its own (the launch
+  shell joins it before dropping to the sandbox uid), and hand-over only writes the job's limits.
 
 When the worker runs as root and a path the sandbox needs sits under a directory the sandbox
 uid cannot traverse (a checkout under /root, a 0700 temp dir), the launch goes through a
@@ -30,11 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpu_runner import datasets
-from gpu_runner.sandbox import seccomp
+from gpu_runner.sandbox import cgroups, seccomp
 
 HARNESS_DIR = Path(__file__).resolve().parent.parent / "harness"
 STAGE_DIR = Path("/run/fromscratch/stage")
 MINIMAL_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+# A spare's group before its job arrives: the harness's own start-up is trusted code, so these
+# only bound a runaway; the job's limits replace them at hand-over.
+SPARE_LIMITS = {"pids_max": 1024, "memory_bytes": 64 << 30, "cpus": None}
 
 
 @dataclass
@@ -82,8 +86,9 @@ def traversable_by(path: Path, uid: int, gid: int) -> bool:
 class Spare:
     """One started harness process: waits for "ready", then takes exactly one job."""
 
-    def __init__(self, popen, events_fd, out_fd, err_fd, *, key, workdir=None, data_dir=None):
+    def __init__(self, popen, events_fd, out_fd, err_fd, *, key, workdir=None, data_dir=None, cgroup=None):
         self.popen, self.events_fd, self.out_fd, self.err_fd = popen, events_fd, out_fd, err_fd
+        self.cgroup = cgroup  # the group its whole tree was started in, or None
         self.key, self.workdir = key, workdir
         self.data_dir = data_dir  # this spare's own /data: its job's datasets are linked in at hand-over
         self.ready = False
@@ -151,6 +156,9 @@ class Spare:
         for folder in (self.workdir, self.data_dir):
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
+        if self.cgroup is not None:
+            group, self.cgroup = self.cgroup, None
+            group.remove()
 
 
 class Launcher:
@@ -284,7 +292,7 @@ class Launcher:
         events_r, events_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        workdir = None
+        workdir = group = None
         data_dir = datasets.spare_dir(self.config.data_dir) if self.config.data_dir else None
         try:
             if self.config.unsafe:
@@ -314,19 +322,23 @@ class Launcher:
                     start_new_session=True,
                 )
             else:
-                popen = self._spawn_bwrap(events_w, out_w, err_w, preload, gpu, work_mb, data_dir)
+                if running_as_root() and cgroups.available():
+                    group = cgroups.JobCgroup.create(**SPARE_LIMITS)
+                popen = self._spawn_bwrap(events_w, out_w, err_w, preload, gpu, work_mb, data_dir, group)
         except BaseException:
             if data_dir:
                 shutil.rmtree(data_dir, ignore_errors=True)
+            if group is not None:
+                group.remove()
             raise
         finally:
             for fd in (events_w, out_w, err_w):
                 os.close(fd)
         for fd in (events_r, out_r, err_r):
             os.set_blocking(fd, False)
-        return Spare(popen, events_r, out_r, err_r, key=key, workdir=workdir, data_dir=data_dir)
+        return Spare(popen, events_r, out_r, err_r, key=key, workdir=workdir, data_dir=data_dir, cgroup=group)
 
-    def _spawn_bwrap(self, events_w, out_w, err_w, preload, gpu, work_mb, data_dir=None):
+    def _spawn_bwrap(self, events_w, out_w, err_w, preload, gpu, work_mb, data_dir=None, group=None):
         c = self.config
         seccomp_fd = seccomp.memfd(events_fd=events_w)
         try:
@@ -354,19 +366,26 @@ class Launcher:
                 start_new_session=True,
                 cwd="/",
             )
+            join = group.join_command() if group is not None else ""
+            drop = f'exec setpriv --reuid {c.uid} --regid {c.gid} --clear-groups -- "$@"\n'
             if staged:
                 # Private mount namespace: bind the unreachable paths where the uid can read them,
                 # then drop to the sandbox uid and exec bwrap (same pid throughout).
                 script = (
                     "set -e\n"
+                    + join
                     + "".join(
                         f'mount --bind "{src}" "{sources[src]}"\nmount -o remount,bind,ro "{sources[src]}"\n'
                         for src, _ in staged
                     )
-                    + f'exec setpriv --reuid {c.uid} --regid {c.gid} --clear-groups -- "$@"\n'
+                    + drop
                 )
                 cmd = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", *bwrap]
                 return subprocess.Popen(cmd, **common)
+            if join:
+                # Join the group as root, then drop to the sandbox uid and exec bwrap: every
+                # process of the sandbox is born inside the group (same pid throughout).
+                return subprocess.Popen(["/bin/sh", "-c", "set -e\n" + join + drop, "sh", *bwrap], **common)
             if running_as_root():
                 return subprocess.Popen(bwrap, user=c.uid, group=c.gid, extra_groups=[], **common)
             return subprocess.Popen(bwrap, **common)

@@ -6,6 +6,7 @@ replacement starts right after (reference/warm-floor.md: 33-45 ms submit-to-resu
 part with a ready spare, against 0.2 s / 2.4 s cold).
 """
 
+import contextlib
 import logging
 
 from gpu_runner import datasets
@@ -24,6 +25,7 @@ class WarmPool:
         self.enabled = enabled
         self.ready_timeout = ready_timeout
         self.spares: dict[tuple, Spare] = {}
+        self._deferred: list[dict] | None = None
 
     @staticmethod
     def key(preload, gpu, work_mb) -> tuple:
@@ -51,8 +53,26 @@ class WarmPool:
             raise
         return spare
 
+    @contextlib.contextmanager
+    def refills_after(self):
+        """Hold refills until the block ends: starting a replacement spare forks the worker and
+        costs a few milliseconds that the learner would otherwise wait for their result."""
+        outer = self._deferred is None
+        if outer:
+            self._deferred = []
+        try:
+            yield
+        finally:
+            if outer:
+                wanted, self._deferred = self._deferred, None
+                for kwargs in wanted:
+                    self.refill(**kwargs)
+
     def refill(self, *, preload=(), gpu=False, work_mb=None) -> None:
         if not self.enabled:
+            return
+        if self._deferred is not None:
+            self._deferred.append({"preload": preload, "gpu": gpu, "work_mb": work_mb})
             return
         work_mb = work_mb or self.launcher.config.work_mb
         key = self.key(preload, gpu, work_mb)

@@ -6,6 +6,7 @@ import pytest
 
 from gpu_runner import verdicts
 from gpu_runner.sandbox import cgroups
+from gpu_runner.sandbox.launch import running_as_root
 from gpu_runner.tests.test_hostile import attack, observed, pool  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.sandbox
@@ -153,3 +154,45 @@ def run():
     )
     # The learner's value was right (41), but the run wrote lines the harness did not write.
     assert graded["tests"][0]["status"] == "failed" and graded["integrity"]["flagged"]
+
+
+@pytest.mark.skipif(not (cgroups.available() and running_as_root()), reason="needs a root worker and a cgroup tree")
+def test_every_process_of_a_spare_is_born_inside_its_group(pool):  # noqa: F811
+    # Nothing is moved in at hand-over any more, so the group must hold the whole tree from
+    # the start; and a discarded spare takes its group with it.
+    spare = pool.take()
+    try:
+        group = spare.cgroup
+        assert group is not None
+        assert set(cgroups.process_tree(spare.popen.pid)) <= set(group.procs())
+        dirs = list(group.dirs.values())
+    finally:
+        spare.kill()
+        pool.refill()
+    assert not any(d.exists() for d in dirs)
+
+
+@pytest.mark.skipif(not cgroups.available(), reason="needs a writable cgroup tree (root)")
+def test_the_memory_limit_and_peak_count_what_the_job_allocates(pool):  # noqa: F811
+    # 160 MiB under a 256 MiB limit passes and is reported as roughly 160 MiB: the ready
+    # interpreter the spare already held is neither charged against the limit nor reported.
+    code = """
+def run():
+    block = bytearray(160 << 20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return len(block)
+"""
+    result = attack(pool, code, memory_mb=256)
+    assert result.verdict == "ok", result.detail
+    assert 150 << 20 <= result.peak_memory_bytes <= 230 << 20, result.peak_memory_bytes
+
+
+def test_a_replacement_spare_starts_only_after_the_job_is_reported(pool):  # noqa: F811
+    key = pool.key((), False, pool.launcher.config.work_mb)
+    with pool.refills_after():
+        spare = pool.take()
+        pool.refill()
+        assert key not in pool.spares  # not while the learner waits for the result
+        spare.kill()
+    assert pool.spares[key].alive()

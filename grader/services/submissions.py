@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config import ratelimits
@@ -27,11 +27,13 @@ __all__ = [
 ACTIVE = (Submission.Status.QUEUED, Submission.Status.RUNNING)
 
 
-def submission_quota(*, user) -> dict:
+def submission_quota(*, user, active: int | None = None) -> dict:
     """How many of the learner's submissions are waiting or running, against the cap, and the
-    warning to show when the next one would be the last allowed (so nobody hits it blind)."""
-    active = Submission.objects.filter(user=user, status__in=ACTIVE)
-    count, cap = active.count(), ratelimits.cap("submission.active")
+    warning to show when the next one would be the last allowed (so nobody hits it blind).
+    `active` is the count when the caller has just made it (submission_create has)."""
+    if active is None:
+        active = Submission.objects.filter(user=user, status__in=ACTIVE).count()
+    count, cap = active, ratelimits.cap("submission.active")
     warning = ""
     if count >= cap:
         warning = ratelimits.cap_message("submission.active", active=count)
@@ -42,9 +44,10 @@ def submission_quota(*, user) -> dict:
     return {"active": count, "limit": cap, "warning": warning}
 
 
-def _check_limits(*, user, exercise) -> None:
+def _check_limits(*, user, exercise) -> int:
     """Caps on a learner's queued and running submissions, and a rate window: a loop that submits
-    must not fill the queues (or hold every GPU worker) for everyone else."""
+    must not fill the queues (or hold every GPU worker) for everyone else. Returns how many of
+    theirs were active before this one."""
     active = Submission.objects.filter(user=user, status__in=ACTIVE)
     count = active.count()
     if count >= ratelimits.cap("submission.active"):
@@ -56,6 +59,7 @@ def _check_limits(*, user, exercise) -> None:
     decision = ratelimits.hit("submission.user", str(user.pk))
     if not decision.allowed:
         raise SubmissionLimited(decision.message, retry_after=decision.retry_after)
+    return count
 
 
 QUEUE_FOR_DEVICE = {"cpu": "grade.cpu", "gpu": "grade.gpu"}
@@ -73,9 +77,11 @@ def submission_create(*, user, exercise, files: dict, kind: str = Submission.Kin
     course = exercise.version.course
     with transaction.atomic():
         # One learner's submissions are created one at a time, so two requests at once cannot
-        # both slip under the cap.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-        _check_limits(user=user, exercise=exercise)
+        # both slip under the cap. (SQLite has no row locks; our IMMEDIATE transactions take its
+        # database-wide write lock up front instead, so there the query would only cost time.)
+        if connection.features.has_select_for_update:
+            get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        active = _check_limits(user=user, exercise=exercise)
         counted = Submission.objects.filter(
             user=user, course=course, exercise_slug=exercise.slug, kind=Submission.Kind.SUBMIT, gradable=True
         ).count()
@@ -92,6 +98,8 @@ def submission_create(*, user, exercise, files: dict, kind: str = Submission.Kin
             deadline_at=timezone.now() + timedelta(seconds=settings.GRADER_QUEUE_TIMEOUT_SECONDS),
         )
         transaction.on_commit(lambda: submission_enqueue(submission=submission))
+    # For the response: the learner's quota now, without counting again.
+    submission.quota = submission_quota(user=user, active=active + 1)
     return submission
 
 

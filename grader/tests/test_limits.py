@@ -57,3 +57,39 @@ def test_another_learner_is_not_affected(student_client, make_user, course, clie
     membership_enroll(user=other, course=course)
     client.force_login(other)
     assert submit(client).status_code == 201
+
+
+def test_windows_are_counted_in_redis_where_every_web_process_sees_them(settings):
+    # Production counts in Redis (one pipelined INCR + EXPIRE per hit); the rest of the suite
+    # uses an in-process cache, so this is the test of the Redis path itself.
+    import uuid
+
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    from config import ratelimits
+
+    prefix = f"test-rl-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    settings.RATE_LIMITS = {"submission.user": (3, 60)}
+    now = 1_000_000.0
+    decisions = [ratelimits.hit("submission.user", "7", now=now) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert decisions[-1].retry_after > 0 and "Too many submissions" in decisions[-1].message
+    # Another web process (its own client) reads the same count, and the key expires.
+    other = RedisCache(settings.REDIS_URL, {"KEY_PREFIX": prefix})
+    key = ratelimits._cache_key(
+        "submission.user", "7", ratelimits._window_start(ratelimits.window("submission.user"), now)
+    )
+    assert other.get(key) == 4 == ratelimits.peek("submission.user", "7", now=now)
+    assert 0 < other._cache.get_client(write=False).ttl(other.make_key(key)) <= 65
+    assert ratelimits.hit("submission.user", "8", now=now).allowed  # another learner, another count
+    ratelimits.reset("submission.user", "7", now=now)
+    assert ratelimits.check("submission.user", "7", now=now).allowed
+    caches["default"].delete(key)
