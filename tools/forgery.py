@@ -49,7 +49,9 @@ class Course:
 
         self.tree, problems = load(path)
         assert not problems, problems
-        dirs = tuple(d for d in (settings.COURSE_ASSETS_DIR, str(settings.DATASET_CACHE_DIR)) if d)
+        from gpu_runner.datasets import local_mirrors
+
+        dirs = (*local_mirrors(), str(settings.DATASET_CACHE_DIR))
         self.spec, problems = validate(self.tree, dataset_dirs=dirs)
         assert not problems, problems
         self.pool = WarmPool(Launcher(runtime.sandbox_config()), enabled=True)

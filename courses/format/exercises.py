@@ -193,6 +193,12 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
                 '[cpu_fallback] only applies to exercises with resources.device = "gpu"',
             )
 
+    full = data.get("full")
+    if isinstance(full, dict):
+        schema.check_table(
+            full, schema.FULL, file=toml_path, line_of=line, path=("full",), problems=ctx.problems, where="[full]"
+        )
+
     policy = _policy(ctx, toml_path, line, data, ("if_not_passed",), "if_not_passed")
     uses = []
     for i, use in enumerate(data.get("uses") or [] if isinstance(data.get("uses"), list) else []):
@@ -291,6 +297,7 @@ def validate_exercise(ctx, base: str, folder: str, module_slug: str, datasets: d
         "max_file_kb": data.get("max_file_kb", 64) if isinstance(data.get("max_file_kb", 64), int) else 64,
         "resources": resources,
         "cpu_fallback": fallback if isinstance(fallback, dict) else None,
+        "full": full if isinstance(full, dict) else None,
         "config": config,
         "datasets": [
             {k: v for k, v in datasets[n].items() if not k.startswith("_")}

@@ -76,6 +76,7 @@ EXERCISE = {
     "resources": (dict, False, "[resources]"),
     "cpu_fallback": (dict, False, "[cpu_fallback] for GPU exercises"),
     "config": (dict, False, "parameters handed to tests as check.config"),
+    "full": (dict, False, "[full]: the full-size training run of `course full` (never run by graders)"),
     "tests": (dict, False, "[tests.<test_function>] settings"),
     "mutants": (dict, False, "[mutants.<name>] settings"),
 }
@@ -101,6 +102,13 @@ CPU_FALLBACK = {
     "memory_mb": (int, False, "memory limit on a CPU"),
     "threads": (int, False, "torch threads on a CPU"),
     "config": (dict, False, "check.config overrides on a CPU (a smaller model, its own threshold)"),
+}
+FULL = {
+    "config": (dict, False, "check.config overrides for the full-size run (more steps, the lecture's target)"),
+    "wall_seconds": ((int, float), False, "wall-clock limit of the full-size run"),
+    "memory_mb": (int, False, "memory limit of the full-size run"),
+    "threads": (int, False, "torch threads for the full-size run"),
+    "about": (str, False, "what the full-size run shows, e.g. the figure it should reach"),
 }
 TEST = {
     "title": (str, False, "name shown to learners"),

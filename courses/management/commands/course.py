@@ -4,6 +4,7 @@ new SLUG [--dir PATH] [--title T]      a skeleton course folder that validates
 validate PATH                          every problem as file:line: message; exit 1 if any
                                        (warnings, file:line: warning: message, leave it 0)
 test PATH [--exercise SLUG]            reference passes, starter and mutants fail (real runner)
+full PATH --exercise X [--files DIR]  the exercise's full-size training run ([full]), outside grading
 import PATH [--publish]                a new immutable version (no-op if unchanged); all or nothing
 export SLUG PATH [--version N]         write a version back out as a folder (round-trips)
 assets PATH                            fetch / copy and verify the course's datasets
@@ -44,6 +45,11 @@ class Command(BaseCommand):
         p.add_argument("path")
         p.add_argument("--exercise", default=None)
         p.add_argument("--jobs", type=int, default=None, help="exercises checked at once (default: one per CPU)")
+        p = sub.add_parser("full", help="an exercise's full-size training run ([full]), reporting what it measured")
+        p.add_argument("path")
+        p.add_argument("--exercise", required=True)
+        p.add_argument("--files", default=None, help="a folder with your own versions of the learner files")
+        p.add_argument("--test", action="append", default=None, help="run only this test (repeatable)")
         p = sub.add_parser("import", help="import a folder as a new version")
         p.add_argument("path")
         p.add_argument("--publish", action="store_true")
@@ -172,6 +178,64 @@ class Command(BaseCommand):
         if misses:
             raise CommandError(summary)
         self.stdout.write(self.style.SUCCESS(summary))
+
+    def do_full(self, path, exercise, files, test, **_):
+        from gpu_runner import runtime
+        from gpu_runner.execute import JobError
+        from gpu_runner.sandbox.launch import Launcher
+        from gpu_runner.sandbox.pool import WarmPool
+        from grader.course_full import NoFullRun, bound_line, run_full
+
+        tree, spec, problems = self._load_valid(path)
+        if problems:
+            self._report(problems, path)
+        ex = spec["exercises"].get(exercise)
+        if ex is None:
+            raise CommandError(f"no exercise {exercise!r} in {path}")
+        own = None
+        if files:
+            own = {f: (Path(files) / f).read_text() for f in ex["files"] if (Path(files) / f).is_file()}
+            missing = [f for f in ex["files"] if f not in own]
+            if missing:
+                raise CommandError(f"{files} lacks {', '.join(missing)}")
+        pool = WarmPool(Launcher(runtime.sandbox_config()), enabled=False)
+        self.stdout.write(f"{exercise}: full-size run of {'your files' if own else 'the reference solution'} ...")
+
+        def on_metric(event):
+            self.stdout.write(f"  {event.get('test')}  {event.get('name')} @ {event.get('step')}: {event.get('value')}")
+            sys.stdout.flush()
+
+        started = time.monotonic()
+        try:
+            out = run_full(
+                tree,
+                spec,
+                ex,
+                pool=pool,
+                data_dir=settings.DATASET_CACHE_DIR,
+                mirror_dir=settings.COURSE_ASSETS_DIR,
+                files=own,
+                only=test,
+                on_metric=on_metric,
+            )
+        except (NoFullRun, JobError) as exc:
+            raise CommandError(str(exc))
+        finally:
+            pool.close()
+        run = out["run"]
+        for t in out["job"]["tests"]:
+            rec = out["tests"].get(t["id"]) or {}
+            self.stdout.write(f"{t['id']}: {rec.get('outcome') or 'did not finish'}")
+            for key, obs in rec.get("obs", {}).items():
+                self.stdout.write(f"    {bound_line(key, obs)}")
+        self.stdout.write(
+            f"process: {run.verdict}{' (' + run.detail + ')' if run.detail else ''}, "
+            f"{time.monotonic() - started:.0f}s wall"
+        )
+        if run.verdict != "ok" or out["unmet"]:
+            raise CommandError(
+                "the full-size run did not reach its bounds: " + "; ".join(out["unmet"] or [run.verdict])
+            )
 
     def do_import(self, path, publish, **_):
         from courses.services import CourseInvalid, version_import, version_publish
