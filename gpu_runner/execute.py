@@ -14,7 +14,7 @@ from gpu_runner.summary import evidence_by_test
 
 log = logging.getLogger(__name__)
 RUNNER_VERSION = "fromscratch-runner/1.0"
-KEEP_EVENTS = {"syntax", "load", "start", "obs", "metric", "test", "done", "harness_error", "integrity"}
+KEEP_EVENTS = {"syntax", "load", "start", "obs", "metric", "hist", "test", "done", "harness_error", "integrity"}
 METRIC_FLUSH_SECONDS = 0.15
 
 
@@ -45,7 +45,7 @@ class LiveGrader:
         self.events = []
         self.status = {}
         self.metric_buffer, self.metric_sent = {}, {}
-        self.logs = 0
+        self.logs = self.hists = 0
         self.progress_sent = {}
 
     def on_event(self, event) -> bool:
@@ -75,6 +75,11 @@ class LiveGrader:
                     [event["step"], wire.safe_float(event.get("value"))]
                 )
             self._flush_metrics()
+        elif t == "hist":
+            drawn = wire.histogram(event)
+            if drawn is not None and self.hists < wire.MAX_HISTOGRAMS_PER_TEST * len(self.order):
+                self.hists += 1
+                self.stream.emit("histogram", test=_text(event.get("test")), name=_text(event.get("name"), 100), **drawn)
         elif t == "log" and self.logs < 500:
             self.logs += 1
             self.stream.emit("log", test=_text(event.get("test")), line=_text(event.get("line"), 500))

@@ -73,7 +73,9 @@ def summarize(events: list[dict]) -> dict:
     }
 
     def record(tid):
-        return tests.setdefault(tid, {"started": False, "finished": False, "obs": {}, "duplicates": [], "metrics": {}})
+        return tests.setdefault(
+            tid, {"started": False, "finished": False, "obs": {}, "duplicates": [], "metrics": {}, "hists": {}}
+        )
 
     for event in events:
         if not isinstance(event, dict):
@@ -102,6 +104,11 @@ def summarize(events: list[dict]) -> dict:
             step = event.get("step")
             if len(series) < 100_000 and type(step) is int:
                 series.append([step, wire.safe_float(event.get("value"))])
+        elif t == "hist" and tid:
+            drawn = wire.histogram(event)
+            rec = record(tid)
+            if drawn is not None and sum(len(v) for v in rec["hists"].values()) < wire.MAX_HISTOGRAMS_PER_TEST:
+                rec["hists"].setdefault(_text(event.get("name"), 100), []).append(drawn)
         elif t == "test" and tid:
             rec = record(tid)
             if rec["finished"]:

@@ -16,6 +16,7 @@ from gpu_runner.summary import evidence_by_test, integrity_report, summarize
 __all__ = ["final_result", "grade", "grade_test", "infrastructure_result", "summarize"]
 
 SCHEMA_VERSION = "1.0"
+HISTOGRAMS_KEPT = 20  # per name, in a stored result
 MAX_SERIES_POINTS = 2000
 TIMEOUT_GRACE_SECONDS = 0.25  # the parent's own reading delay; the harness's alarm fires at the limit
 
@@ -234,10 +235,12 @@ def grade(
             )
         status_by_id[spec["id"]] = row["status"]
         results.append(row)
-    metrics = {}
+    metrics, histograms = {}, {}
     for rec in mine["tests"].values():
         for name, series in rec["metrics"].items():
             metrics.setdefault(name, []).extend(series)
+        for name, drawn in rec.get("hists", {}).items():
+            histograms.setdefault(name, []).extend(drawn)
     score = sum(r["points"] for r in results)
     max_score = sum(r["max_points"] for r in results)
     if syntax:
@@ -258,6 +261,8 @@ def grade(
         "max_score": max_score,
         "tests": results,
         "metrics": {k: _downsample(v) for k, v in metrics.items()},
+        # The last few of each name: the page shows one step at a time.
+        **({"histograms": {k: v[-HISTOGRAMS_KEPT:] for k, v in histograms.items()}} if histograms else {}),
         "verdict": {"kind": process.get("verdict", "ok"), "detail": process.get("detail", "")},
         "integrity": integrity_report(mine, tampered, process),
     }

@@ -27,6 +27,8 @@ MAX_EVENT_BYTES = 96 << 20  # bytes on the events fd per run
 MAX_PROGRESS_PER_SECOND = 5  # progress events the runner forwards (the harness also throttles)
 MAX_TEXT = 2000  # characters of a message / label field kept
 MAX_KEY = 300  # characters of a check name or test id
+MAX_HISTOGRAMS_PER_TEST = 200  # histogram events kept per test (the harness sends no more)
+MAX_HISTOGRAM_BINS = 100
 
 # Event types a harness emits, and the fields the trusted side reads from each.
 EVENT_TYPES = frozenset(
@@ -37,6 +39,7 @@ EVENT_TYPES = frozenset(
         "start",
         "obs",
         "metric",
+        "hist",
         "test",
         "done",
         "harness_error",
@@ -201,3 +204,17 @@ def jsonsafe(obj, _depth=0):
     if isinstance(obj, (list, tuple)):
         return [jsonsafe(v, _depth + 1) for v in obj]
     return obj
+
+
+def histogram(event: dict) -> dict | None:
+    """A "hist" event's drawable part, or None when it is malformed: counts are non-negative
+    ints (at most MAX_HISTOGRAM_BINS), lo < hi finite."""
+    counts, step = event.get("counts"), event.get("step")
+    lo, hi = as_float(event.get("lo")), as_float(event.get("hi"))
+    if type(step) is not int or not isinstance(counts, list) or not 0 < len(counts) <= MAX_HISTOGRAM_BINS:
+        return None
+    if not all(type(c) is int and 0 <= c < 1 << 53 for c in counts):
+        return None
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        return None
+    return {"step": step, "lo": float(lo), "hi": float(hi), "counts": counts}

@@ -174,6 +174,27 @@ def test_nan_metrics_are_stored_as_json_that_postgresql_accepts():
     json.dumps(result, allow_nan=False)  # raises if a float NaN slipped through
 
 
+def test_histograms_are_kept_and_malformed_ones_dropped():
+    def hist(**fields):
+        return {"t": "hist", "test": "test_a", "name": "layer 1", "step": 0, "lo": -1.0, "hi": 1.0, **fields}
+
+    good = hist(counts=[1, 2, 3])
+    later = hist(step=100, counts=[0, 5, 1], lo={"__float__": "nan"})  # NaN edge: dropped
+    junk = [
+        hist(counts=[-1, 2]),
+        hist(counts=list(range(101))),
+        hist(counts=[1.5]),
+        hist(counts=[1], lo=2.0, hi=1.0),
+        hist(counts=[1], step="x"),
+        hist(counts="1,2"),
+        hist(counts=[1], hi=10**400),
+    ]
+    result = run(ARRAY, extra=[good, later, *junk])
+    assert result["histograms"] == {"layer 1": [{"step": 0, "lo": -1.0, "hi": 1.0, "counts": [1, 2, 3]}]}
+    assert result["status"] == "passed"  # drawn, never graded
+    json.dumps(result, allow_nan=False)
+
+
 def test_tampering_evidence_fails_the_test_it_touched_and_flags_the_result():
     evidence = {
         "t": "integrity",

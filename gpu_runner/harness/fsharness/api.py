@@ -16,6 +16,8 @@ OUTPUT_CAP = 1 << 20  # bytes of captured print output per run
 PER_TEST_OUTPUT_CAP = 64 << 10
 LOG_LINES_PER_TEST = 200
 METRIC_POINTS_PER_TEST = 20_000
+HISTOGRAMS_PER_TEST = 200  # = wire.MAX_HISTOGRAMS_PER_TEST
+HISTOGRAM_BINS = 100  # = wire.MAX_HISTOGRAM_BINS
 PROGRESS_INTERVAL = 0.2  # seconds between progress events (= wire.MAX_PROGRESS_PER_SECOND)
 
 
@@ -72,10 +74,11 @@ def make_check(*, emit, before_obs, job, data_dir, seed_for):
     class Check:
         """What a test receives as its `check` argument."""
 
-        __slots__ = ("_test", "_keys", "_metrics", "_progress_at", "device", "config", "seed")
+        __slots__ = ("_test", "_keys", "_metrics", "_hists", "_progress_at", "device", "config", "seed")
 
         def __init__(self, test_id):
             self._test, self._keys, self._metrics, self._progress_at = test_id, set(), 0, 0.0
+            self._hists = 0
             self.device, self.config, self.seed = device, dict(config), seed_for(test_id)
 
         def _obs(self, key, value, spec):
@@ -128,6 +131,43 @@ def make_check(*, emit, before_obs, job, data_dir, seed_for):
                     "name": str(name)[:100],
                     "step": int(step),
                     "value": encode(float(value)),
+                }
+            )
+
+        def histogram(self, name, values, *, step=0, bins=50, range=None):
+            """A histogram drawn beside the training chart (e.g. one layer's activations or
+            gradients). Only the counts travel; a tensor is counted by torch itself (histc), a
+            list in Python. Not graded: pair it with value checks on what it shows."""
+            if self._hists >= HISTOGRAMS_PER_TEST:
+                return
+            bins = max(1, min(int(bins), HISTOGRAM_BINS))
+            if hasattr(values, "histc"):  # a torch tensor: no copy to Python, no import here
+                flat = values.detach().float().flatten()
+                flat = flat[flat == flat]  # drop NaN
+                n = int(flat.numel())
+                lo, hi = range if range else ((flat.min().item(), flat.max().item()) if n else (0.0, 1.0))
+                counts = [int(c) for c in flat.histc(bins, float(lo), float(hi) if hi > lo else float(lo) + 1.0).tolist()] if n else [0] * bins
+            else:
+                xs = [float(v) for v in values]
+                xs = [v for v in xs if v == v]
+                n = len(xs)
+                lo, hi = range if range else ((min(xs), max(xs)) if xs else (0.0, 1.0))
+                lo, hi = float(lo), float(hi)
+                width = (hi - lo) / bins if hi > lo else 1.0
+                counts = [0] * bins
+                for v in xs:
+                    if lo <= v <= hi:
+                        counts[min(int((v - lo) / width), bins - 1)] += 1
+            self._hists += 1
+            emit(
+                {
+                    "t": "hist",
+                    "test": self._test,
+                    "name": str(name)[:100],
+                    "step": int(step),
+                    "lo": encode(float(lo)),
+                    "hi": encode(float(hi)),
+                    "counts": counts,
                 }
             )
 
