@@ -69,3 +69,72 @@ def test_non_finite_metrics_are_gaps_and_named(new_page, diverged):
     expect(rows.nth(0)).to_have_text("train_loss−∞13")  # last, lowest finite, 3 not finite
     expect(rows.nth(1)).to_have_text("val_lossNaNNaN2")
     assert not page.js_errors, page.js_errors
+
+
+ACT = [
+    {"step": 0, "lo": -1.0, "hi": 1.0, "counts": [30, 2, 1, 2, 40]},
+    {"step": 500, "lo": -1.0, "hi": 1.0, "counts": [5, 10, 40, 10, 5]},
+]
+
+
+@pytest.fixture
+def with_histograms(site, make_user):
+    from courses.models import Course, Exercise
+    from courses.services import membership_enroll
+    from grader.models import Submission
+
+    course = Course.objects.get(slug="zero-to-gpt")
+    user = make_user("histo")
+    membership_enroll(user=user, course=course)
+    exercise = Exercise.objects.get(version=course.published_version, slug="value")
+    grads = {"step": 500, "lo": -0.01, "hi": 0.01, "counts": [1, 3, 1]}
+    result = {
+        "status": "failed",
+        "gradable": True,
+        "score": 0,
+        "max_score": 1,
+        "message": "Diagnostics drawn.",
+        "tests": [],
+        "metrics": {},
+        "histograms": {"layer 1 activations": ACT, "layer 1 gradients": [grads]},
+    }
+    events = [
+        {"seq": 1, "attempt": 1, "type": "running", "device": "cpu"},
+        {"seq": 2, "attempt": 1, "type": "histogram", "test": "t", "name": "layer 1 activations", **ACT[0]},
+        {"seq": 3, "attempt": 1, "kind": "run", "type": "result", **result},
+    ]
+    Submission.objects.create(
+        user=user,
+        course=course,
+        exercise=exercise,
+        exercise_slug="value",
+        kind="run",
+        files={"micrograd/engine.py": "x = 1"},
+        status="graded",
+        result=result,
+        events=events,
+        score=0,
+        max_score=1,
+    )
+    return "histo"
+
+
+def test_histograms_are_drawn_per_name_and_stepped_through(new_page, with_histograms):
+    page = new_page()
+    log_in(page, with_histograms)
+    page.goto("/courses/zero-to-gpt/exercises/value/")
+    expect(page.locator("#verdict")).to_contain_text("Diagnostics drawn", timeout=20_000)
+    panels = page.locator("#hist-box figure")
+    expect(panels).to_have_count(2)
+    act = page.locator('#hist-box figure[data-name="layer 1 activations"]')
+    # The last step is shown first; the slider goes back to step 0.
+    expect(act.locator("figcaption")).to_have_text("layer 1 activations · step 500 · [-1, 1] · 70 values")
+    slider = act.locator("input[type=range]")
+    expect(slider).to_be_visible()
+    slider.fill("0")
+    expect(act.locator("figcaption")).to_contain_text("step 0")
+    # One step only: no slider.
+    expect(page.locator('#hist-box figure[data-name="layer 1 gradients"] input')).to_be_hidden()
+    drawn = page.evaluate("window.FromScratchExercise.histograms()")
+    assert [h["step"] for h in drawn["layer 1 activations"]] == [0, 500]
+    assert not page.js_errors, page.js_errors

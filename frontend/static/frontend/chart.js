@@ -94,5 +94,58 @@
     });
   }
 
-  window.FromScratchChart = { add: chartAdd, segments: segments, text: metricText };
+  // Histograms a run draws with check.histogram (a layer's activations, its gradients): one small
+  // bar chart per name, with a slider through the steps it was drawn at (the last one shown).
+  var MAX_STEPS = 20;
+  function histAdd(hists, name, h) {
+    if (!h || !Array.isArray(h.counts) || !h.counts.length || typeof h.lo !== "number" || typeof h.hi !== "number") return;
+    var list = hists[name] = (hists[name] || []).filter(function (x) { return x.step !== h.step; });
+    list.push({ step: h.step, lo: h.lo, hi: h.hi, counts: h.counts.slice(0, 100) });
+    list.sort(function (a, b) { return a.step - b.step; });
+    if (list.length > MAX_STEPS) list.splice(0, list.length - MAX_STEPS);
+    histRender(hists, name);
+  }
+  function histPanel(name) {
+    var box = $("hist-box"), id = "hist-" + Array.prototype.map.call(name, function (c) { return c.charCodeAt(0).toString(16); }).join("");
+    var fig = document.getElementById(id);
+    if (fig) return fig;
+    fig = el("figure", "hist"); fig.id = id; fig.setAttribute("data-name", name);
+    var canvas = el("canvas"); canvas.setAttribute("role", "img"); canvas.height = 90;
+    var cap = el("figcaption", "small muted");
+    var slider = el("input"); slider.type = "range"; slider.min = "0"; slider.hidden = true;
+    slider.setAttribute("aria-label", "Step of " + name);
+    fig.appendChild(canvas); fig.appendChild(cap); fig.appendChild(slider);
+    box.appendChild(fig);
+    box.hidden = false;
+    return fig;
+  }
+  function histRender(hists, name, index) {
+    var list = hists[name], fig = histPanel(name), canvas = fig.querySelector("canvas");
+    var slider = fig.querySelector("input");
+    if (index === undefined) index = list.length - 1;
+    slider.max = String(list.length - 1); slider.value = String(index); slider.hidden = list.length < 2;
+    slider.oninput = function () { histRender(hists, name, Number(slider.value)); };
+    var h = list[index], dpr = window.devicePixelRatio || 1, ctx = canvas.getContext("2d");
+    var w = canvas.width = (canvas.clientWidth || 200) * dpr, ht = canvas.height = 90 * dpr;
+    var top = Math.max.apply(null, h.counts) || 1, bw = w / h.counts.length;
+    var style = getComputedStyle(document.documentElement);
+    ctx.clearRect(0, 0, w, ht);
+    ctx.fillStyle = COLORS[0];
+    h.counts.forEach(function (c, i) {
+      var bh = c / top * (ht - 2);
+      ctx.fillRect(i * bw, ht - bh, Math.max(1, bw - dpr), bh);
+    });
+    ctx.strokeStyle = style.getPropertyValue("--border"); ctx.strokeRect(0, 0, w, ht);
+    var total = h.counts.reduce(function (a, b) { return a + b; }, 0);
+    var text = name + " · step " + h.step + " · [" + metricText(h.lo) + ", " + metricText(h.hi) + "] · " + total + " values";
+    fig.querySelector("figcaption").textContent = text;
+    canvas.setAttribute("aria-label", "Histogram of " + text);
+  }
+  function histReset() {
+    var box = $("hist-box");
+    if (!box) return;
+    box.textContent = ""; box.hidden = true;
+  }
+
+  window.FromScratchChart = { add: chartAdd, segments: segments, text: metricText, hist: histAdd, histReset: histReset };
 })();

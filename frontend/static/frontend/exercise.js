@@ -157,7 +157,7 @@
   function Stream(id, url, kind) {
     this.id = id; this.url = url; this.kind = kind;
     this.seen = {}; this.last = 0; this.done = false; this.retry = 0; this.attempt = null;
-    this.cards = {}; this.finished = 0; this.total = 0; this.series = {};
+    this.cards = {}; this.finished = 0; this.total = 0; this.series = {}; this.hists = {};
     resetResults();
     this.connect();
   }
@@ -212,6 +212,8 @@
       if (card) { card.live.hidden = false; card.live.textContent += ev.line + "\n"; }
     } else if (t === "metric") {
       chartAdd(this.series, ev.name, ev.points || []);
+    } else if (t === "histogram") {
+      window.FromScratchChart.hist(this.hists, ev.name, ev);
     } else if (t === "progress") {
       progress(Math.round((ev.fraction || 0) * 100), 100, ev.label);
     } else if (t === "syntax") {
@@ -300,6 +302,10 @@
     if (!this.kind) this.kind = ev.kind;
     (ev.tests || []).forEach(function (row) { self.fill(row); });
     Object.keys(ev.metrics || {}).forEach(function (name) { self.series[name] = []; chartAdd(self.series, name, ev.metrics[name]); });
+    Object.keys(ev.histograms || {}).forEach(function (name) {
+      self.hists[name] = [];
+      (ev.histograms[name] || []).forEach(function (h) { window.FromScratchChart.hist(self.hists, name, h); });
+    });
     progress(1, 1);
     setPhase("done", ev.gradable ? "Finished" : "Not graded");
     var label = ev.gradable ? (this.kind === "run" ? "Run: " : "Score: ") + fmt(ev.score) + " / " + fmt(ev.max_score) + ". " : "";
@@ -325,6 +331,7 @@
     $("cards").textContent = "";
     $("verdict").hidden = true;
     $("chart-box").hidden = true;
+    window.FromScratchChart.histReset();
     progress(0, 1);
   }
   function setPhase(kind, text) {
@@ -390,6 +397,8 @@
         });
         return out;
       },
+      // What the histograms drew: per name, the steps and counts it holds.
+      histograms: function () { return stream ? stream.hists : {}; },
     };
   });
 })();
