@@ -79,7 +79,9 @@ class LiveGrader:
             drawn = wire.histogram(event)
             if drawn is not None and self.hists < wire.MAX_HISTOGRAMS_PER_TEST * len(self.order):
                 self.hists += 1
-                self.stream.emit("histogram", test=_text(event.get("test")), name=_text(event.get("name"), 100), **drawn)
+                self.stream.emit(
+                    "histogram", test=_text(event.get("test")), name=_text(event.get("name"), 100), **drawn
+                )
         elif t == "log" and self.logs < 500:
             self.logs += 1
             self.stream.emit("log", test=_text(event.get("test")), line=_text(event.get("line"), 500))

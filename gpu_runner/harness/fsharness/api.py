@@ -146,7 +146,11 @@ def make_check(*, emit, before_obs, job, data_dir, seed_for):
                 flat = flat[flat == flat]  # drop NaN
                 n = int(flat.numel())
                 lo, hi = range if range else ((flat.min().item(), flat.max().item()) if n else (0.0, 1.0))
-                counts = [int(c) for c in flat.histc(bins, float(lo), float(hi) if hi > lo else float(lo) + 1.0).tolist()] if n else [0] * bins
+                counts = (
+                    [int(c) for c in flat.histc(bins, float(lo), float(hi) if hi > lo else float(lo) + 1.0).tolist()]
+                    if n
+                    else [0] * bins
+                )
             else:
                 xs = [float(v) for v in values]
                 xs = [v for v in xs if v == v]
