@@ -90,6 +90,8 @@ class Lesson(models.Model):
     path = models.CharField(max_length=300)
     minutes = models.PositiveIntegerField(default=10)
     objectives = models.JSONField(default=list)
+    # Rows of the learner's own numbers shown with the lesson: [{exercise, metric, label, reference}]
+    scoreboard = models.JSONField(default=list, blank=True)
     source = models.TextField()  # Markdown without front matter
     # Rendered once per version (versions are immutable, so this is the cache).
     html = models.TextField()

@@ -83,3 +83,32 @@ def can_review(*, user, submission: Submission) -> bool:
     """Staff of the submission's course see its integrity evidence; the learner sees only the
     verdict (the failed tests say they were tampered with)."""
     return has_role(user=user, course=submission.course, role=Membership.Role.TA)
+
+
+def scoreboard(*, user, course, rows: list[dict]) -> list[dict]:
+    """A lesson's scoreboard filled with this learner's own numbers: for each row, the last value
+    of the metric in their most recent graded run that reported it (a Submit's hidden training
+    run, or a Run's). Only the learner's own submissions are read."""
+    filled = []
+    for row in rows:
+        recent = (
+            Submission.objects.filter(
+                user=user,
+                course=course,
+                exercise_slug=row["exercise"],
+                status=Submission.Status.GRADED,
+                gradable=True,
+            )
+            .only("pk", "kind", "result", "created_at")
+            .order_by("-created_at")[:20]
+        )
+        mine = None
+        for submission in recent:
+            series = ((submission.result or {}).get("metrics") or {}).get(row["metric"]) or []
+            if series and isinstance(series[-1], list) and len(series[-1]) == 2:
+                value = series[-1][1]  # a float, or "NaN" / "Infinity" for a diverged run
+                shown = f"{value:.4f}" if isinstance(value, (int, float)) else str(value)[:20]
+                mine = {"value": value, "shown": shown, "kind": submission.kind, "submission": submission.pk}
+                break
+        filled.append({**row, "mine": mine})
+    return filled

@@ -54,6 +54,14 @@ FRONT_MATTER = {
     "minutes": (int, False, "estimated reading time"),
     "objectives": (list, False, "what the learner will be able to do"),
     "summary": (str, False, "one-line description"),
+    "scoreboard": (list, False, "rows of the learner's own numbers: {exercise, metric, label, reference}"),
+}
+SCOREBOARD_ROW = {
+    "exercise": (str, True, "exercise slug whose runs report the metric"),
+    "metric": (str, True, "name of a check.metric series; its last value is the learner's number"),
+    "label": (str, True, "what the row shows, e.g. the model"),
+    "reference": ((int, float), False, "the figure to compare with (the reference solution's or a paper's)"),
+    "source": (str, False, "where the reference figure comes from"),
 }
 EXERCISE = {
     "slug": (str, False, "URL name (default: folder name)"),

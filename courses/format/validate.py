@@ -374,6 +374,20 @@ def _lesson(ctx: Context, path: str, module_slug: str) -> dict | None:
     objectives = front.get("objectives") or []
     if not isinstance(objectives, list) or not all(isinstance(o, str) for o in objectives):
         objectives = []
+    scoreboard = []
+    for i, row in enumerate(front.get("scoreboard") or [] if isinstance(front.get("scoreboard"), list) else []):
+        before = len(ctx.problems)
+        schema.check_table(
+            row,
+            schema.SCOREBOARD_ROW,
+            file=path,
+            line_of=lambda _p: 2,
+            path=("scoreboard", i),
+            problems=ctx.problems,
+            where=f"scoreboard row {i + 1}",
+        )
+        if len(ctx.problems) == before:
+            scoreboard.append({k: row[k] for k in schema.SCOREBOARD_ROW if k in row})
     return {
         "slug": slug,
         "path": path,
@@ -381,6 +395,7 @@ def _lesson(ctx: Context, path: str, module_slug: str) -> dict | None:
         "title": str(front.get("title", "")),
         "minutes": minutes if isinstance(minutes, int) else 10,
         "objectives": objectives,
+        "scoreboard": scoreboard,
         "summary": str(front.get("summary", "")),
         "body": body,
         "offset": offset,

@@ -124,6 +124,7 @@ def version_import(
                 path=lesson["path"],
                 minutes=lesson["minutes"],
                 objectives=lesson["objectives"],
+                scoreboard=lesson.get("scoreboard") or [],
                 source=lesson["body"],
                 html=rendered.html,
                 toc=rendered.toc,

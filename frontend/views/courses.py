@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from courses import selectors, services
 from courses.models import Membership
+from grader import selectors as grader_selectors
 
 Role = Membership.Role
 
@@ -107,5 +108,8 @@ def lesson_detail(request, slug, lesson_slug):
             "next": (next_item, item_url(course, *next_item)) if next_item else None,
             "exercises": list(lesson.exercises.all()),
             "tutor_context": {"kind": "lesson", "slug": lesson.slug},
+            "scoreboard": grader_selectors.scoreboard(user=request.user, course=course, rows=lesson.scoreboard)
+            if lesson.scoreboard
+            else [],
         },
     )
