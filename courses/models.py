@@ -92,6 +92,8 @@ class Lesson(models.Model):
     objectives = models.JSONField(default=list)
     # Rows of the learner's own numbers shown with the lesson: [{exercise, metric, label, reference}]
     scoreboard = models.JSONField(default=list, blank=True)
+    # Figures from the learner's own latest run shown with the lesson: [{exercise, name, label, about}]
+    figures = models.JSONField(default=list, blank=True)
     source = models.TextField()  # Markdown without front matter
     # Rendered once per version (versions are immutable, so this is the cache).
     html = models.TextField()

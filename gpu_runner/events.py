@@ -24,7 +24,18 @@ from gpu_runner.wire import jsonsafe
 
 LOG_TTL_SECONDS = 7 * 24 * 3600
 # The fields of a result that the `result` event carries (docs/result-schema.md, "Live events").
-RESULT_EVENT_KEYS = ("status", "gradable", "score", "max_score", "message", "verdict", "tests", "metrics", "histograms")
+RESULT_EVENT_KEYS = (
+    "status",
+    "gradable",
+    "score",
+    "max_score",
+    "message",
+    "verdict",
+    "tests",
+    "metrics",
+    "histograms",
+    "figures",
+)
 
 
 def result_event(result: dict, *, kind: str) -> dict:

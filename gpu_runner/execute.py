@@ -14,7 +14,7 @@ from gpu_runner.summary import evidence_by_test
 
 log = logging.getLogger(__name__)
 RUNNER_VERSION = "fromscratch-runner/1.0"
-KEEP_EVENTS = {"syntax", "load", "start", "obs", "metric", "hist", "test", "done", "harness_error", "integrity"}
+KEEP_EVENTS = {"syntax", "load", "start", "obs", "metric", "hist", "fig", "test", "done", "harness_error", "integrity"}
 METRIC_FLUSH_SECONDS = 0.15
 
 
@@ -45,7 +45,7 @@ class LiveGrader:
         self.events = []
         self.status = {}
         self.metric_buffer, self.metric_sent = {}, {}
-        self.logs = self.hists = 0
+        self.logs = self.hists = self.figs = 0
         self.progress_sent = {}
 
     def on_event(self, event) -> bool:
@@ -82,6 +82,11 @@ class LiveGrader:
                 self.stream.emit(
                     "histogram", test=_text(event.get("test")), name=_text(event.get("name"), 100), **drawn
                 )
+        elif t == "fig":
+            drawn = wire.figure(event)
+            if drawn is not None and self.figs < wire.MAX_FIGURES_PER_TEST * len(self.order):
+                self.figs += 1
+                self.stream.emit("figure", test=_text(event.get("test")), name=_text(event.get("name"), 100), **drawn)
         elif t == "log" and self.logs < 500:
             self.logs += 1
             self.stream.emit("log", test=_text(event.get("test")), line=_text(event.get("line"), 500))

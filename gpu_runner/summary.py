@@ -74,7 +74,8 @@ def summarize(events: list[dict]) -> dict:
 
     def record(tid):
         return tests.setdefault(
-            tid, {"started": False, "finished": False, "obs": {}, "duplicates": [], "metrics": {}, "hists": {}}
+            tid,
+            {"started": False, "finished": False, "obs": {}, "duplicates": [], "metrics": {}, "hists": {}, "figs": {}},
         )
 
     for event in events:
@@ -109,6 +110,12 @@ def summarize(events: list[dict]) -> dict:
             rec = record(tid)
             if drawn is not None and sum(len(v) for v in rec["hists"].values()) < wire.MAX_HISTOGRAMS_PER_TEST:
                 rec["hists"].setdefault(_text(event.get("name"), 100), []).append(drawn)
+        elif t == "fig" and tid:
+            drawn = wire.figure(event)
+            rec = record(tid)
+            name = _text(event.get("name"), 100)
+            if drawn is not None and (name in rec["figs"] or len(rec["figs"]) < wire.MAX_FIGURES_PER_TEST):
+                rec["figs"][name] = drawn  # the last one drawn under a name
         elif t == "test" and tid:
             rec = record(tid)
             if rec["finished"]:

@@ -17,6 +17,7 @@ __all__ = ["final_result", "grade", "grade_test", "infrastructure_result", "summ
 
 SCHEMA_VERSION = "1.0"
 HISTOGRAMS_KEPT = 20  # per name, in a stored result
+FIGURES_KEPT = 20  # figures (check.heatmap / scatter / graph) in a stored result
 MAX_SERIES_POINTS = 2000
 TIMEOUT_GRACE_SECONDS = 0.25  # the parent's own reading delay; the harness's alarm fires at the limit
 
@@ -235,12 +236,15 @@ def grade(
             )
         status_by_id[spec["id"]] = row["status"]
         results.append(row)
-    metrics, histograms = {}, {}
+    metrics, histograms, figures = {}, {}, {}
     for rec in mine["tests"].values():
         for name, series in rec["metrics"].items():
             metrics.setdefault(name, []).extend(series)
         for name, drawn in rec.get("hists", {}).items():
             histograms.setdefault(name, []).extend(drawn)
+        for name, drawn in rec.get("figs", {}).items():
+            if name in figures or len(figures) < FIGURES_KEPT:
+                figures[name] = drawn
     score = sum(r["points"] for r in results)
     max_score = sum(r["max_points"] for r in results)
     if syntax:
@@ -263,6 +267,7 @@ def grade(
         "metrics": {k: _downsample(v) for k, v in metrics.items()},
         # The last few of each name: the page shows one step at a time.
         **({"histograms": {k: v[-HISTOGRAMS_KEPT:] for k, v in histograms.items()}} if histograms else {}),
+        **({"figures": figures} if figures else {}),
         "verdict": {"kind": process.get("verdict", "ok"), "detail": process.get("detail", "")},
         "integrity": integrity_report(mine, tampered, process),
     }

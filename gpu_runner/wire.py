@@ -29,6 +29,9 @@ MAX_TEXT = 2000  # characters of a message / label field kept
 MAX_KEY = 300  # characters of a check name or test id
 MAX_HISTOGRAMS_PER_TEST = 200  # histogram events kept per test (the harness sends no more)
 MAX_HISTOGRAM_BINS = 100
+MAX_FIGURES_PER_TEST = 20
+FIGURE_KINDS = ("heatmap", "scatter", "graph")
+FIGURE_LIMITS = {"side": 64, "points": 1000, "nodes": 300, "edges": 600, "label": 60}
 
 # Event types a harness emits, and the fields the trusted side reads from each.
 EVENT_TYPES = frozenset(
@@ -40,6 +43,7 @@ EVENT_TYPES = frozenset(
         "obs",
         "metric",
         "hist",
+        "fig",
         "test",
         "done",
         "harness_error",
@@ -218,3 +222,74 @@ def histogram(event: dict) -> dict | None:
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
         return None
     return {"step": step, "lo": float(lo), "hi": float(hi), "counts": counts}
+
+
+def _labels(value, n) -> list | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > n or not all(isinstance(x, str) for x in value):
+        raise ValueError
+    return [x[: FIGURE_LIMITS["label"]] for x in value]
+
+
+def _cell(v):
+    if v is None:
+        return None
+    f = as_float(v)
+    if f is None:
+        raise ValueError
+    return f if math.isfinite(f) else None
+
+
+def figure(event: dict) -> dict | None:
+    """A "fig" event's drawable part ({kind, ...}), or None when it is malformed or too big.
+    Labels are plain strings: the page writes them as text, never as markup."""
+    kind, lim = event.get("kind"), FIGURE_LIMITS
+    try:
+        if kind == "heatmap":
+            values = event.get("values")
+            if not isinstance(values, list) or not 0 < len(values) <= lim["side"]:
+                return None
+            width = len(values[0]) if isinstance(values[0], list) else 0
+            if not 0 < width <= lim["side"] or any(not isinstance(r, list) or len(r) != width for r in values):
+                return None
+            return {
+                "kind": kind,
+                "values": [[_cell(v) for v in row] for row in values],
+                "rows": _labels(event.get("rows"), lim["side"]),
+                "cols": _labels(event.get("cols"), lim["side"]),
+            }
+        if kind == "scatter":
+            points = event.get("points")
+            if not isinstance(points, list) or not 0 < len(points) <= lim["points"]:
+                return None
+            if any(not isinstance(p, list) or len(p) != 2 for p in points):
+                return None
+            return {
+                "kind": kind,
+                "points": [[_cell(p[0]), _cell(p[1])] for p in points],
+                "labels": _labels(event.get("labels"), lim["points"]),
+            }
+        if kind == "graph":
+            nodes, edges = event.get("nodes"), event.get("edges")
+            if not isinstance(nodes, list) or not isinstance(edges, list):
+                return None
+            if not 0 < len(nodes) <= lim["nodes"] or len(edges) > lim["edges"]:
+                return None
+            pairs = [
+                p for p in nodes + edges if isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+            ]
+            if len(pairs) != len(nodes) + len(edges):
+                return None
+            ids = {n[0] for n in nodes}
+            if any(a not in ids or b not in ids for a, b in edges):
+                return None
+            cut = lim["label"]
+            return {
+                "kind": kind,
+                "nodes": [[i[:cut], label[:cut]] for i, label in nodes],
+                "edges": [[a[:cut], b[:cut]] for a, b in edges],
+            }
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return None

@@ -112,3 +112,22 @@ def scoreboard(*, user, course, rows: list[dict]) -> list[dict]:
                 break
         filled.append({**row, "mine": mine})
     return filled
+
+
+def lesson_figures(*, user, course, rows: list[dict]) -> list[dict]:
+    """A lesson's figures drawn from this learner's own latest graded run of each exercise that
+    drew them (check.heatmap / scatter / graph); `figure` is None where they have none yet."""
+    filled = []
+    for row in rows:
+        recent = (
+            Submission.objects.filter(
+                user=user, course=course, exercise_slug=row["exercise"], status=Submission.Status.GRADED, gradable=True
+            )
+            .only("pk", "result", "created_at")
+            .order_by("-created_at")[:20]
+        )
+        figure = next(
+            (f for s in recent if isinstance(f := ((s.result or {}).get("figures") or {}).get(row["name"]), dict)), None
+        )
+        filled.append({**row, "label": row.get("label") or row["name"], "figure": figure})
+    return filled

@@ -23,9 +23,10 @@ def cross_checks(ctx, spec: dict) -> None:
                     f"link [[{target}#{anchor}]]: lesson {target!r} has no heading with anchor {anchor!r}",
                 )
     for lesson in lessons.values():
-        for row in lesson.get("scoreboard") or []:
-            if row["exercise"] not in exercises:
-                ctx.error(lesson["path"], 2, f"scoreboard: exercise {row['exercise']!r} does not exist")
+        for key in ("scoreboard", "figures"):
+            for row in lesson.get(key) or []:
+                if row["exercise"] not in exercises:
+                    ctx.error(lesson["path"], 2, f"{key}: exercise {row['exercise']!r} does not exist")
     order = [item["slug"] for module in spec["modules"] for item in module["items"] if item["kind"] == "exercise"]
     for slug, ex in exercises.items():
         toml_path = f"{ex['path']}/exercise.toml"

@@ -55,6 +55,13 @@ FRONT_MATTER = {
     "objectives": (list, False, "what the learner will be able to do"),
     "summary": (str, False, "one-line description"),
     "scoreboard": (list, False, "rows of the learner's own numbers: {exercise, metric, label, reference}"),
+    "figures": (list, False, "figures from the learner's own latest run: {exercise, name, label, about}"),
+}
+LESSON_FIGURE = {
+    "exercise": (str, True, "exercise slug whose tests draw the figure"),
+    "name": (str, True, "the figure's name in check.heatmap / check.scatter / check.graph"),
+    "label": (str, False, "caption (default: the name)"),
+    "about": (str, False, "one sentence on what to look for, shown with the figure"),
 }
 SCOREBOARD_ROW = {
     "exercise": (str, True, "exercise slug whose runs report the metric"),

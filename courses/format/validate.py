@@ -388,6 +388,20 @@ def _lesson(ctx: Context, path: str, module_slug: str) -> dict | None:
         )
         if len(ctx.problems) == before:
             scoreboard.append({k: row[k] for k in schema.SCOREBOARD_ROW if k in row})
+    figures = []
+    for i, row in enumerate(front.get("figures") or [] if isinstance(front.get("figures"), list) else []):
+        before = len(ctx.problems)
+        schema.check_table(
+            row,
+            schema.LESSON_FIGURE,
+            file=path,
+            line_of=lambda _p: 2,
+            path=("figures", i),
+            problems=ctx.problems,
+            where=f"figures entry {i + 1}",
+        )
+        if len(ctx.problems) == before:
+            figures.append({k: row[k] for k in schema.LESSON_FIGURE if k in row})
     return {
         "slug": slug,
         "path": path,
@@ -396,6 +410,7 @@ def _lesson(ctx: Context, path: str, module_slug: str) -> dict | None:
         "minutes": minutes if isinstance(minutes, int) else 10,
         "objectives": objectives,
         "scoreboard": scoreboard,
+        "figures": figures,
         "summary": str(front.get("summary", "")),
         "body": body,
         "offset": offset,

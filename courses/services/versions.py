@@ -125,6 +125,7 @@ def version_import(
                 minutes=lesson["minutes"],
                 objectives=lesson["objectives"],
                 scoreboard=lesson.get("scoreboard") or [],
+                figures=lesson.get("figures") or [],
                 source=lesson["body"],
                 html=rendered.html,
                 toc=rendered.toc,

@@ -111,5 +111,8 @@ def lesson_detail(request, slug, lesson_slug):
             "scoreboard": grader_selectors.scoreboard(user=request.user, course=course, rows=lesson.scoreboard)
             if lesson.scoreboard
             else [],
+            "figures": grader_selectors.lesson_figures(user=request.user, course=course, rows=lesson.figures)
+            if lesson.figures
+            else [],
         },
     )

@@ -1,4 +1,4 @@
-"""check.histogram, from a test inside the sandbox to the stored result: counted where the values
+"""check.histogram and the figures (heatmap, scatter, graph), from a test inside the sandbox to the stored result: counted where the values
 live (torch's histc for a tensor, Python for a list), sent as counts only, kept in the result the
 database validates, and never graded."""
 
@@ -24,6 +24,9 @@ def test_hist(check):
     check.histogram("list", [0, 0.5, 1, 1, 2], bins=2, range=(0, 2))
     for step in (0, 7):
         check.histogram("tensor", torch.tensor([[-1.0, 0.0], [1.0, float("nan")]]), step=step, bins=4)
+    check.heatmap("attention", torch.tril(torch.ones(3, 3)) / torch.arange(1, 4).view(3, 1), rows="abc", cols="abc")
+    check.scatter("embedding", torch.tensor([[0.0, 1.0], [float("inf"), 2.0]]), labels=["a", "b"])
+    check.graph("expression", [(1, "c = a + b"), (2, "a"), (3, "b")], [(2, 1), (3, 1)])
     check("mean", mean([1, 2]), tol=1e-9)
 """
 
@@ -63,4 +66,8 @@ def test_histograms_travel_from_a_test_to_the_stored_result(tmp_path):
     tensor = result["histograms"]["tensor"]
     assert [h["step"] for h in tensor] == [0, 7]
     assert tensor[1] == {"step": 7, "lo": -1.0, "hi": 1.0, "counts": [1, 0, 1, 1]}  # NaN left out
+    figures = result["figures"]
+    assert figures["attention"]["values"][1] == [0.5, 0.5, 0.0] and figures["attention"]["cols"] == ["a", "b", "c"]
+    assert figures["embedding"] == {"kind": "scatter", "points": [[0.0, 1.0], [None, 2.0]], "labels": ["a", "b"]}
+    assert figures["expression"]["edges"] == [["2", "1"], ["3", "1"]]
     validate_result({**result, "gradable": True})

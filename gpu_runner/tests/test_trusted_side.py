@@ -195,6 +195,37 @@ def test_histograms_are_kept_and_malformed_ones_dropped():
     json.dumps(result, allow_nan=False)
 
 
+def test_figures_are_validated_and_the_last_under_a_name_kept():
+    def fig(kind, **fields):
+        return {"t": "fig", "test": "test_a", "name": fields.pop("name", kind), "kind": kind, **fields}
+
+    good = [
+        fig("heatmap", values=[[0.5, None], [{"__float__": "nan"}, 1]], rows=["a", "b"], cols=None),
+        fig("scatter", points=[[0.0, 1.0], [2, 3]], labels=["x", "<b>y</b>"]),
+        fig("graph", name="g", nodes=[["1", "a + b"], ["2", "a"]], edges=[["2", "1"]]),
+        fig("graph", name="g", nodes=[["1", "only"]], edges=[]),  # replaces the first "g"
+    ]
+    junk = [
+        fig("heatmap", name="h1", values=[[1, 2], [3]]),  # ragged
+        fig("heatmap", name="h2", values=[[0.0] * 65]),  # too wide
+        fig("heatmap", name="h3", values=[["x"]]),
+        fig("scatter", name="s1", points=[[1, 2, 3]]),
+        fig("scatter", name="s2", points=[[0, 0]] * 1001),
+        fig("scatter", name="s3", points=[[0, 0]], labels=[1]),
+        fig("graph", name="g1", nodes=[["1", "a"]], edges=[["1", "missing"]]),
+        fig("graph", name="g2", nodes=[[1, "a"]], edges=[]),
+        fig("pie", name="p", values=[1]),
+    ]
+    result = run(ARRAY, extra=good + junk)
+    figures = result["figures"]
+    assert sorted(figures) == ["g", "heatmap", "scatter"]
+    assert figures["heatmap"]["values"] == [[0.5, None], [None, 1.0]] and figures["heatmap"]["rows"] == ["a", "b"]
+    assert figures["scatter"]["labels"] == ["x", "<b>y</b>"]  # text: the page never parses it as markup
+    assert figures["g"] == {"kind": "graph", "nodes": [["1", "only"]], "edges": []}
+    assert result["status"] == "passed"
+    json.dumps(result, allow_nan=False)
+
+
 def test_tampering_evidence_fails_the_test_it_touched_and_flags_the_result():
     evidence = {
         "t": "integrity",

@@ -138,3 +138,64 @@ def test_histograms_are_drawn_per_name_and_stepped_through(new_page, with_histog
     drawn = page.evaluate("window.FromScratchExercise.histograms()")
     assert [h["step"] for h in drawn["layer 1 activations"]] == [0, 500]
     assert not page.js_errors, page.js_errors
+
+
+FIGURES = {
+    "attention": {"kind": "heatmap", "values": [[1.0, None], [0.25, 0.75]], "rows": ["a", "b"], "cols": ["a", "b"]},
+    "embedding": {"kind": "scatter", "points": [[0.0, 1.0], [1.0, 0.0]], "labels": ["a", "<b>bold</b>"]},
+    "merges": {
+        "kind": "graph",
+        "nodes": [["1", "<img src=x onerror=alert(1)>"], ["2", "b"], ["3", "joined"]],
+        "edges": [["1", "3"], ["2", "3"]],
+    },
+}
+
+
+def test_figures_are_drawn_and_their_labels_stay_text(new_page, make_user, site):
+    from courses.models import Course, Exercise
+    from courses.services import membership_enroll
+    from grader.models import Submission
+
+    course = Course.objects.get(slug="zero-to-gpt")
+    user = make_user("figs")
+    membership_enroll(user=user, course=course)
+    exercise = Exercise.objects.get(version=course.published_version, slug="value")
+    result = {
+        "status": "failed",
+        "gradable": True,
+        "score": 0,
+        "max_score": 1,
+        "message": "Figures drawn.",
+        "tests": [],
+        "metrics": {},
+        "figures": FIGURES,
+    }
+    events = [{"seq": 1, "attempt": 1, "kind": "run", "type": "result", **result}]
+    Submission.objects.create(
+        user=user,
+        course=course,
+        exercise=exercise,
+        exercise_slug="value",
+        kind="run",
+        files={"micrograd/engine.py": "x = 1"},
+        status="graded",
+        result=result,
+        events=events,
+        score=0,
+        max_score=1,
+    )
+    page = new_page()
+    log_in(page, "figs")
+    page.goto("/courses/zero-to-gpt/exercises/value/")
+    expect(page.locator("#verdict")).to_contain_text("Figures drawn", timeout=20_000)
+    box = page.locator("#fig-box")
+    expect(box.locator("figure")).to_have_count(3)
+    expect(box.locator('figure[data-kind="heatmap"] canvas')).to_be_visible()
+    expect(box.locator('figure[data-kind="scatter"] figcaption')).to_have_text("embedding · 2 points")
+    merges = box.locator('figure[data-kind="graph"]')
+    expect(merges.locator("g[data-node]")).to_have_count(3)
+    expect(merges.locator("line")).to_have_count(2)
+    # A label that looks like markup is shown as text, never run or parsed.
+    expect(merges.locator("text").first).to_contain_text("<img src=x")
+    assert page.locator("#fig-box img").count() == 0
+    assert not page.js_errors, page.js_errors

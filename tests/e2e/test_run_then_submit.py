@@ -40,6 +40,10 @@ def test_run_then_submit_of_correct_code_gets_full_marks_on_a_cold_cache(new_pag
     expect(page.locator("#verdict")).to_contain_text("All", timeout=120_000)
     run_cards = page.locator(".result-card").count()
     assert run_cards == page.locator(".result-card.status-passed").count() > 0
+    # The Run drew the learner's own expression graph, from their Value objects.
+    graph = page.locator('#fig-box figure[data-kind="graph"]')
+    expect(graph).to_be_visible()
+    expect(graph.locator("text", has_text="data 4 · grad 1").first).to_be_attached()  # y = a*b + c = 4
 
     page.click("#submit-btn")
     hidden = page.locator(".result-card", has_text="(hidden test)")
@@ -60,4 +64,8 @@ def test_run_then_submit_of_correct_code_gets_full_marks_on_a_cold_cache(new_pag
     page.goto("/courses/zero-to-gpt/")
     row = page.locator(".items li", has=page.locator("a:has-text('A scalar autograd engine')"))
     expect(row).to_contain_text("passed")
+    # The lesson shows the graph from the learner's latest run (the broken Submit drew one too:
+    # gradients of 1 where += became =).
+    page.goto("/courses/zero-to-gpt/lessons/derivatives/")
+    expect(page.locator('#lesson-figures figure[data-kind="graph"]')).to_be_visible()
     assert not page.js_errors, page.js_errors

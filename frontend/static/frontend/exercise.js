@@ -214,6 +214,8 @@
       chartAdd(this.series, ev.name, ev.points || []);
     } else if (t === "histogram") {
       window.FromScratchChart.hist(this.hists, ev.name, ev);
+    } else if (t === "figure") {
+      window.FromScratchFigures.show($("fig-box"), ev.name, ev);
     } else if (t === "progress") {
       progress(Math.round((ev.fraction || 0) * 100), 100, ev.label);
     } else if (t === "syntax") {
@@ -306,6 +308,7 @@
       self.hists[name] = [];
       (ev.histograms[name] || []).forEach(function (h) { window.FromScratchChart.hist(self.hists, name, h); });
     });
+    Object.keys(ev.figures || {}).forEach(function (name) { window.FromScratchFigures.show($("fig-box"), name, ev.figures[name]); });
     progress(1, 1);
     setPhase("done", ev.gradable ? "Finished" : "Not graded");
     var label = ev.gradable ? (this.kind === "run" ? "Run: " : "Score: ") + fmt(ev.score) + " / " + fmt(ev.max_score) + ". " : "";
@@ -332,6 +335,7 @@
     $("verdict").hidden = true;
     $("chart-box").hidden = true;
     window.FromScratchChart.histReset();
+    window.FromScratchFigures.reset($("fig-box"));
     progress(0, 1);
   }
   function setPhase(kind, text) {

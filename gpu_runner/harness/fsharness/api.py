@@ -18,6 +18,28 @@ LOG_LINES_PER_TEST = 200
 METRIC_POINTS_PER_TEST = 20_000
 HISTOGRAMS_PER_TEST = 200  # = wire.MAX_HISTOGRAMS_PER_TEST
 HISTOGRAM_BINS = 100  # = wire.MAX_HISTOGRAM_BINS
+FIGURES_PER_TEST = 20  # = wire.MAX_FIGURES_PER_TEST; sizes below = wire.FIGURE_LIMITS
+HEATMAP_SIDE, SCATTER_POINTS, GRAPH_NODES, GRAPH_EDGES, LABEL = 64, 1000, 300, 600, 60
+
+
+def _plain(values):
+    """Nested numbers as plain Python (a tensor or array through its own tolist, no import)."""
+    if hasattr(values, "detach"):
+        values = values.detach()
+    if hasattr(values, "cpu"):
+        values = values.cpu()
+    return values.tolist() if hasattr(values, "tolist") else values
+
+
+def _num(v):
+    v = float(v)
+    return v if v == v and v not in (float("inf"), float("-inf")) else None
+
+
+def _labels(labels, n):
+    return [str(x)[:LABEL] for x in list(labels)[:n]] if labels is not None else None
+
+
 PROGRESS_INTERVAL = 0.2  # seconds between progress events (= wire.MAX_PROGRESS_PER_SECOND)
 
 
@@ -74,11 +96,11 @@ def make_check(*, emit, before_obs, job, data_dir, seed_for):
     class Check:
         """What a test receives as its `check` argument."""
 
-        __slots__ = ("_test", "_keys", "_metrics", "_hists", "_progress_at", "device", "config", "seed")
+        __slots__ = ("_test", "_keys", "_metrics", "_hists", "_figs", "_progress_at", "device", "config", "seed")
 
         def __init__(self, test_id):
             self._test, self._keys, self._metrics, self._progress_at = test_id, set(), 0, 0.0
-            self._hists = 0
+            self._hists = self._figs = 0
             self.device, self.config, self.seed = device, dict(config), seed_for(test_id)
 
         def _obs(self, key, value, spec):
@@ -174,6 +196,36 @@ def make_check(*, emit, before_obs, job, data_dir, seed_for):
                     "counts": counts,
                 }
             )
+
+        def _figure(self, name, kind, data):
+            if self._figs >= FIGURES_PER_TEST:
+                return
+            self._figs += 1
+            emit({"t": "fig", "test": self._test, "name": str(name)[:100], "kind": kind, **data})
+
+        def heatmap(self, name, matrix, *, rows=None, cols=None):
+            """A matrix drawn as a heatmap on the learner's page (an attention map: rows attend to
+            columns). At most 64 x 64; labels are shown along the edges. Not graded."""
+            values = [[_num(v) for v in list(row)[:HEATMAP_SIDE]] for row in list(_plain(matrix))[:HEATMAP_SIDE]]
+            self._figure(
+                name,
+                "heatmap",
+                {"values": values, "rows": _labels(rows, HEATMAP_SIDE), "cols": _labels(cols, HEATMAP_SIDE)},
+            )
+
+        def scatter(self, name, points, *, labels=None):
+            """2-D points with optional text labels (an embedding table with two dimensions).
+            At most 1,000 points. Not graded."""
+            pts = [[_num(p[0]), _num(p[1])] for p in list(_plain(points))[:SCATTER_POINTS]]
+            self._figure(name, "scatter", {"points": pts, "labels": _labels(labels, SCATTER_POINTS)})
+
+        def graph(self, name, nodes, edges):
+            """A directed graph: `nodes` as (id, label) pairs, `edges` as (from_id, to_id) pairs
+            (an expression graph, a BPE merge tree). Drawn in layers from the sources. At most
+            300 nodes and 600 edges. Not graded."""
+            ns = [[str(i)[:LABEL], str(label)[:LABEL]] for i, label in list(nodes)[:GRAPH_NODES]]
+            es = [[str(a)[:LABEL], str(b)[:LABEL]] for a, b in list(edges)[:GRAPH_EDGES]]
+            self._figure(name, "graph", {"nodes": ns, "edges": es})
 
         def data(self, name):
             """Path of a dataset the exercise declares (read-only)."""

@@ -3,6 +3,32 @@
 from micrograd.engine import Value
 
 
+def draw(check, name, root):
+    """Your expression as a graph on the results page: a box per Value (its data and grad) and
+    a box per operation, as in the lesson's drawings. Drawing is never graded, and a Value
+    without micrograd's _prev / _op attributes simply draws nothing."""
+    try:
+        nodes, edges, seen = [], [], set()
+
+        def visit(v):
+            if id(v) in seen or len(nodes) > 250:
+                return
+            seen.add(id(v))
+            nodes.append((id(v), f"data {v.data:.4g} · grad {v.grad:.4g}"))
+            op = getattr(v, "_op", "")
+            if op:
+                nodes.append((f"{id(v)}{op}", op))
+                edges.append((f"{id(v)}{op}", id(v)))
+            for child in getattr(v, "_prev", ()):
+                visit(child)
+                edges.append((id(child), f"{id(v)}{op}" if op else id(v)))
+
+        visit(root)
+        check.graph(name, nodes, edges)
+    except Exception:
+        pass
+
+
 def test_forward(check):
     a, b = Value(3.0), Value(-2.0)
     check("(a + b).data", (a + b).data, msg="a + b should add the two .data values")
@@ -38,6 +64,7 @@ def test_add_mul_backward(check):
     a, b, c = Value(2.0), Value(-3.0), Value(10.0)
     y = a * b + c
     y.backward()
+    draw(check, "y = a * b + c, after backward()", y)
     check("d(a*b+c)/da", a.grad, msg="chain rule: out.grad of the * node (1 here) times b")
     check("d(a*b+c)/db", b.grad, msg="chain rule: out.grad of the * node (1 here) times a")
     check("d(a*b+c)/dc", c.grad, msg="+ passes the gradient through to c unchanged")

@@ -33,6 +33,7 @@ def test_dev_loss(check):
         train_loss = F.cross_entropy(forward(params, Xtr), Ytr).item()
         dev_loss = F.cross_entropy(forward(params, Xdev), Ydev).item()
     check.metric("dev loss", steps, dev_loss)
+    draw_embedding(check, params)
     print(f"after {steps} steps: train {train_loss:.4f}, dev {dev_loss:.4f} (bigram model: about 2.45)")
     msg = "the trained MLP should reach a dev loss of 2.20 or less; look at the loss chart for where training goes wrong"
     check.at_most("dev_loss", dev_loss, 2.20, msg=msg)
@@ -40,3 +41,17 @@ def test_dev_loss(check):
     # tolerance that admits every loss the bound admits (an initialisation drawn in another order
     # trains just as well, so the exact value may differ).
     check("dev loss (the reference's)", dev_loss, tol=0.25, msg=msg)
+
+
+
+def draw_embedding(check, params):
+    """Your trained embedding table on the results page, each character at its coordinates along
+    the two directions in which the table varies most (principal components). Never graded."""
+    try:
+        C = params["C"].detach().double()
+        C = C - C.mean(dim=0)
+        _, _, V = torch.linalg.svd(C, full_matrices=False)
+        check.scatter("your embedding table (two main directions)", C @ V[:2].T,
+                      labels=[itos[i] if itos[i] != "." else "·" for i in range(C.shape[0])])
+    except Exception:
+        pass

@@ -70,6 +70,26 @@ def test_train_small(check):
     check("len(encode(training text))", len(ids), msg="encode should apply the learned merges, earliest first")
     check("encode('the cat sat')", tok.encode("the cat sat"),
           msg="encode: repeatedly merge the pair with the LOWEST merge id among those present")
+    draw_merges(check, tok)
+
+
+def draw_merges(check, tok):
+    """Your merges as a tree on the results page: every new token points back at the two it was
+    made of. Drawing is never graded."""
+    try:
+        def label(i):
+            return f"{i}: {tok.vocab[i].decode('utf-8', 'replace')!r}"
+
+        nodes, edges, seen = [], [], set()
+        for (a, b), idx in sorted(tok.merges.items(), key=lambda kv: kv[1])[:40]:
+            for i in (a, b, idx):
+                if i not in seen:
+                    seen.add(i)
+                    nodes.append((i, label(i)))
+            edges += [(a, idx), (b, idx)]
+        check.graph("your merges: each new token and the two it joins", nodes, edges)
+    except Exception:
+        pass
 
 
 def test_roundtrip(check):
