@@ -71,7 +71,7 @@ course-full: $(VENV)/.base-installed
 	@test -n "$(EXERCISE)" || { echo "usage: make course-full EXERCISE=<slug> [FILES=<folder of your files>]"; \
 		grep -l '^\[full\]' $(COURSE)/modules/*/exercises/*/exercise.toml | sed 's|.*/exercises/\(.*\)/exercise.toml|  \1|'; exit 2; }
 	@$(BIN)/python tools/registry_assets.py --dest $(MIRROR)
-	@$(BIN)/python manage.py course full $(COURSE) --exercise $(EXERCISE) $(if $(FILES),--files $(FILES))
+	@$(BIN)/python manage.py course full $(COURSE) --exercise $(EXERCISE) $(if $(FILES),--files $(FILES)) $(if $(TEST),--test $(TEST))
 
 frontend:
 	frontend/build.sh

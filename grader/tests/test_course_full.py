@@ -36,7 +36,7 @@ def test_the_full_run_uses_its_own_config_and_reports_the_curve_and_bounds(tmp_p
     folder = folder_with_full(tmp_path, 'config = { steps = 40, loss_max = 0.05 }\nabout = "40 steps"')
     call_command("course", "full", str(folder), "--exercise", "mean", "--test", "test_training")
     out = capsys.readouterr().out
-    assert "loss @ 39: 0.025" in out  # 40 steps, not the graded 3
+    assert "loss @ 39: 0.0250" in out  # 40 steps, not the graded 3
     assert "final loss = 0.0250 (at most 0.05: ok)" in out
     assert "test_mean_small" not in out  # only the test asked for
     # The learner's own files: a wrong mean still runs the training test (nothing is compared).

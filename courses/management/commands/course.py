@@ -202,7 +202,9 @@ class Command(BaseCommand):
         self.stdout.write(f"{exercise}: full-size run of {'your files' if own else 'the reference solution'} ...")
 
         def on_metric(event):
-            self.stdout.write(f"  {event.get('test')}  {event.get('name')} @ {event.get('step')}: {event.get('value')}")
+            value = event.get("value")
+            shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+            self.stdout.write(f"  {event.get('test')}  {event.get('name')} @ {event.get('step')}: {shown}")
             sys.stdout.flush()
 
         started = time.monotonic()
