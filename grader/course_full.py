@@ -55,7 +55,10 @@ def full_job(tree, spec: dict, ex: dict, *, files: dict | None = None, only: lis
 def bound_line(key: str, obs: dict) -> str:
     """One observation as a line: the value, and the verdict of a stated bound."""
     value, spec = obs.get("value"), obs.get("spec") or {}
-    shown = f"{value:.4f}" if isinstance(value, float) else str(value)[:80]
+    if isinstance(value, dict) and value.get("__array__"):
+        shown = f"array {value.get('dtype')} of shape {value.get('shape')}"
+    else:
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)[:80]
     kind, bound = spec.get("kind"), spec.get("bound")
     if kind in ("le", "ge") and isinstance(value, (int, float)) and isinstance(bound, (int, float)):
         ok = value <= bound if kind == "le" else value >= bound
