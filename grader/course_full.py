@@ -39,6 +39,9 @@ def full_job(tree, spec: dict, ex: dict, *, files: dict | None = None, only: lis
         known = ", ".join(t["id"] for t in ex["tests"])
         raise NoFullRun(f"unknown test in {only}; {ex['slug']} has: {known}")
     support = _support(tree, spec, ex, bundle)
+    if files is not None:  # your own copies of files the exercise takes from earlier ones
+        support.update({f: text for f, text in files.items() if f not in ex["files"]})
+        files = {f: text for f, text in files.items() if f in ex["files"]}
     return build_job(
         spec=big,
         bundle=bundle,

@@ -194,7 +194,10 @@ class Command(BaseCommand):
             raise CommandError(f"no exercise {exercise!r} in {path}")
         own = None
         if files:
-            own = {f: (Path(files) / f).read_text() for f in ex["files"] if (Path(files) / f).is_file()}
+            # The exercise's own files, and any file it takes from an earlier exercise ([[uses]]):
+            # a model.py of yours in the folder replaces the reference's.
+            used = [f for use in ex.get("uses", []) for f in use["files"]]
+            own = {f: (Path(files) / f).read_text() for f in ex["files"] + used if (Path(files) / f).is_file()}
             missing = [f for f in ex["files"] if f not in own]
             if missing:
                 raise CommandError(f"{files} lacks {', '.join(missing)}")
