@@ -166,6 +166,13 @@ def _with_address_space(job, device) -> dict:
     return limits
 
 
+def _runnable(job, resources, *, data_dir, mirror_dir) -> dict:
+    """The job with what a run needs on this worker: its resources, limits and cached datasets."""
+    job = {**job, "_resources": resources, "_limits": _limits(resources)}
+    job["_datasets"] = datasets.ensure_all(data_dir, job.get("datasets"), mirror_dir=mirror_dir)
+    return job
+
+
 def _sandbox_job(job, *, files, support, tests, device, config) -> dict:
     return {
         "files": files,
@@ -287,8 +294,7 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
         payload["cpu_fallback"] = True
     device = "cuda" if use_gpu else "cpu"
     payload["device"] = device
-    job = {**job, "_resources": resources, "_limits": _limits(resources)}
-    job["_datasets"] = datasets.ensure_all(data_dir, job.get("datasets"), mirror_dir=mirror_dir)
+    job = _runnable(job, resources, data_dir=data_dir, mirror_dir=mirror_dir)
 
     tests = job["tests"]
     # Expected values: the cached reference observations, plus a reference run for any test of
@@ -348,8 +354,7 @@ def run_unjudged(job: dict, *, pool: WarmPool, data_dir, mirror_dir: str = "", o
     device = "cuda" if job.get("device") == "gpu" and cuda_available() else "cpu"
     if job.get("device") == "gpu" and device == "cpu":
         raise JobError("this exercise's full-size run needs a GPU, and this machine has none")
-    job = {**job, "_resources": resources, "_limits": _limits(resources)}
-    job["_datasets"] = datasets.ensure_all(data_dir, job.get("datasets"), mirror_dir=mirror_dir)
+    job = _runnable(job, resources, data_dir=data_dir, mirror_dir=mirror_dir)
     return _run(
         pool,
         job,

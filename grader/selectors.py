@@ -85,25 +85,25 @@ def can_review(*, user, submission: Submission) -> bool:
     return has_role(user=user, course=submission.course, role=Membership.Role.TA)
 
 
+def _recent_graded(*, user, course, exercise_slug: str, limit: int = 20):
+    """The learner's own graded, gradable submissions of one exercise, newest first."""
+    return (
+        Submission.objects.filter(
+            user=user, course=course, exercise_slug=exercise_slug, status=Submission.Status.GRADED, gradable=True
+        )
+        .only("pk", "kind", "result", "created_at")
+        .order_by("-created_at")[:limit]
+    )
+
+
 def scoreboard(*, user, course, rows: list[dict]) -> list[dict]:
     """A lesson's scoreboard filled with this learner's own numbers: for each row, the last value
     of the metric in their most recent graded run that reported it (a Submit's hidden training
     run, or a Run's). Only the learner's own submissions are read."""
     filled = []
     for row in rows:
-        recent = (
-            Submission.objects.filter(
-                user=user,
-                course=course,
-                exercise_slug=row["exercise"],
-                status=Submission.Status.GRADED,
-                gradable=True,
-            )
-            .only("pk", "kind", "result", "created_at")
-            .order_by("-created_at")[:20]
-        )
         mine = None
-        for submission in recent:
+        for submission in _recent_graded(user=user, course=course, exercise_slug=row["exercise"]):
             series = ((submission.result or {}).get("metrics") or {}).get(row["metric"]) or []
             if series and isinstance(series[-1], list) and len(series[-1]) == 2:
                 value = series[-1][1]  # a float, or "NaN" / "Infinity" for a diverged run
@@ -119,15 +119,8 @@ def lesson_figures(*, user, course, rows: list[dict]) -> list[dict]:
     drew them (check.heatmap / scatter / graph); `figure` is None where they have none yet."""
     filled = []
     for row in rows:
-        recent = (
-            Submission.objects.filter(
-                user=user, course=course, exercise_slug=row["exercise"], status=Submission.Status.GRADED, gradable=True
-            )
-            .only("pk", "result", "created_at")
-            .order_by("-created_at")[:20]
-        )
-        figure = next(
-            (f for s in recent if isinstance(f := ((s.result or {}).get("figures") or {}).get(row["name"]), dict)), None
-        )
+        recent = _recent_graded(user=user, course=course, exercise_slug=row["exercise"])
+        figures = (((s.result or {}).get("figures") or {}).get(row["name"]) for s in recent)
+        figure = next((f for f in figures if isinstance(f, dict)), None)
         filled.append({**row, "label": row.get("label") or row["name"], "figure": figure})
     return filled

@@ -10,22 +10,16 @@ import hashlib
 import re
 from pathlib import Path
 
-import yaml
-
-from courses import rendering
 from courses.format import schema, tomlpos
 from courses.format.crossrefs import cross_checks
 from courses.format.exercises import validate_exercise
 from courses.format.leaks import starter_leaks
+from courses.format.lessons import lesson as _lesson
+from courses.format.lessons import strip_number
 from courses.format.tree import CourseTree, Problem
 from courses.format.valuechecks import value_check_warnings
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-NUMBER_PREFIX = re.compile(r"^\d+[-_]")
-
-
-def strip_number(name: str) -> str:
-    return NUMBER_PREFIX.sub("", name)
 
 
 class Context:
@@ -62,51 +56,6 @@ class Context:
             self.error(file, line, f"{what} {value!r} is not a valid slug (lowercase letters, digits and hyphens)")
             return False
         return True
-
-
-def parse_front_matter(ctx: Context, path: str) -> tuple[dict, str, int] | None:
-    try:
-        text = ctx.tree.text(path)
-    except UnicodeDecodeError:
-        ctx.error(path, 1, "file is not UTF-8 text")
-        return None
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
-        ctx.error(path, 1, "a lesson starts with front matter between --- lines (title: ..., minutes: ...)")
-        return None
-    try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    except StopIteration:
-        ctx.error(path, 1, "front matter is not closed with a --- line")
-        return None
-    try:
-        front = yaml.safe_load("\n".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        # Where the broken construct starts (an unclosed bracket) beats where parsing gave up.
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        line = getattr(mark, "line", 0) + 2
-        ctx.error(path, line, f"invalid front matter: {getattr(exc, 'problem', exc)}")
-        return None
-    if not isinstance(front, dict):
-        ctx.error(path, 2, "front matter must be key: value pairs")
-        return None
-    keys = {
-        k: i + 2
-        for i, raw in enumerate(lines[1:end])
-        for k in [raw.split(":", 1)[0].strip()]
-        if ":" in raw and not raw.startswith(" ")
-    }
-    schema.check_table(
-        front,
-        schema.FRONT_MATTER,
-        file=path,
-        line_of=lambda p: keys.get(p[-1], 1) if p else 1,
-        path=(),
-        problems=ctx.problems,
-        where="front matter",
-    )
-    body = "\n".join(lines[end + 1 :])
-    return front, body, end + 1  # body line n is file line n + offset
 
 
 def _tutor_endpoint(ctx: Context, doc, course: dict) -> None:
@@ -356,62 +305,3 @@ def _module(ctx: Context, name: str, spec: dict, datasets: dict) -> dict | None:
             )
         spec["exercises"][exercise_slug] = exercise
     return module
-
-
-def _lesson(ctx: Context, path: str, module_slug: str) -> dict | None:
-    parsed = parse_front_matter(ctx, path)
-    if parsed is None:
-        return None
-    front, body, offset = parsed
-    filename = path.rsplit("/", 1)[1][:-3]
-    slug = front.get("slug") or strip_number(filename)
-    ctx.slug(slug, path, 2, "lesson slug")
-    for line, message in rendering.html_problems(body):
-        ctx.error(path, line + offset, message)
-    minutes = front.get("minutes", 10)
-    if isinstance(minutes, int) and not 1 <= minutes <= 600:
-        ctx.error(path, 2, "minutes must be between 1 and 600")
-    objectives = front.get("objectives") or []
-    if not isinstance(objectives, list) or not all(isinstance(o, str) for o in objectives):
-        objectives = []
-    scoreboard = []
-    for i, row in enumerate(front.get("scoreboard") or [] if isinstance(front.get("scoreboard"), list) else []):
-        before = len(ctx.problems)
-        schema.check_table(
-            row,
-            schema.SCOREBOARD_ROW,
-            file=path,
-            line_of=lambda _p: 2,
-            path=("scoreboard", i),
-            problems=ctx.problems,
-            where=f"scoreboard row {i + 1}",
-        )
-        if len(ctx.problems) == before:
-            scoreboard.append({k: row[k] for k in schema.SCOREBOARD_ROW if k in row})
-    figures = []
-    for i, row in enumerate(front.get("figures") or [] if isinstance(front.get("figures"), list) else []):
-        before = len(ctx.problems)
-        schema.check_table(
-            row,
-            schema.LESSON_FIGURE,
-            file=path,
-            line_of=lambda _p: 2,
-            path=("figures", i),
-            problems=ctx.problems,
-            where=f"figures entry {i + 1}",
-        )
-        if len(ctx.problems) == before:
-            figures.append({k: row[k] for k in schema.LESSON_FIGURE if k in row})
-    return {
-        "slug": slug,
-        "path": path,
-        "module": module_slug,
-        "title": str(front.get("title", "")),
-        "minutes": minutes if isinstance(minutes, int) else 10,
-        "objectives": objectives,
-        "scoreboard": scoreboard,
-        "figures": figures,
-        "summary": str(front.get("summary", "")),
-        "body": body,
-        "offset": offset,
-    }

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from courses import rendering, selectors, services
-from courses.format.validate import parse_front_matter
+from courses.format.lessons import parse_front_matter
 from courses.models import CourseVersion, Membership
 from frontend.views.body import BadBody, read_json
 

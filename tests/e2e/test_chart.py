@@ -12,14 +12,15 @@ pytestmark = pytest.mark.e2e
 LOSS = [[0, 2.5], [1, 2.0], [2, "NaN"], [3, 1.5], [4, 1.25], [5, "Infinity"], [6, 1.0], [7, "-Infinity"]]
 
 
-@pytest.fixture
-def diverged(site, make_user):
+def stored_run(make_user, name: str, message: str, extra: dict, events: list) -> str:
+    """A learner `name`, enrolled, with one graded Run of the value exercise whose result has
+    `extra` and whose event log is `events` then the result event; returns the user name."""
     from courses.models import Course, Exercise
     from courses.services import membership_enroll
     from grader.models import Submission
 
     course = Course.objects.get(slug="zero-to-gpt")
-    user = make_user("learner")
+    user = make_user(name)
     membership_enroll(user=user, course=course)
     exercise = Exercise.objects.get(version=course.published_version, slug="value")
     result = {
@@ -27,17 +28,12 @@ def diverged(site, make_user):
         "gradable": True,
         "score": 0,
         "max_score": 1,
-        "message": "Training diverged.",
+        "message": message,
         "tests": [],
-        "metrics": {"train_loss": LOSS, "val_loss": [[0, "NaN"], [4, "NaN"]]},
+        "metrics": {},
+        **extra,
     }
-    events = [
-        {"seq": 1, "attempt": 1, "type": "queued", "tests": [], "total": 0, "position": 1, "queue": "grade.cpu"},
-        {"seq": 2, "attempt": 1, "type": "running", "device": "cpu"},
-        {"seq": 3, "attempt": 1, "type": "metric", "name": "train_loss", "points": LOSS[:4]},
-        {"seq": 4, "attempt": 1, "type": "metric", "name": "train_loss", "points": LOSS[4:]},
-        {"seq": 5, "attempt": 1, "kind": "run", "type": "result", **result},
-    ]
+    log = [*events, {"seq": len(events) + 1, "attempt": 1, "kind": "run", "type": "result", **result}]
     Submission.objects.create(
         user=user,
         course=course,
@@ -47,11 +43,27 @@ def diverged(site, make_user):
         files={"micrograd/engine.py": "x = 1"},
         status="graded",
         result=result,
-        events=events,
+        events=log,
         score=0,
         max_score=1,
     )
-    return "learner"
+    return name
+
+
+@pytest.fixture
+def diverged(site, make_user):
+    return stored_run(
+        make_user,
+        "learner",
+        "Training diverged.",
+        {"metrics": {"train_loss": LOSS, "val_loss": [[0, "NaN"], [4, "NaN"]]}},
+        [
+            {"seq": 1, "attempt": 1, "type": "queued", "tests": [], "total": 0, "position": 1, "queue": "grade.cpu"},
+            {"seq": 2, "attempt": 1, "type": "running", "device": "cpu"},
+            {"seq": 3, "attempt": 1, "type": "metric", "name": "train_loss", "points": LOSS[:4]},
+            {"seq": 4, "attempt": 1, "type": "metric", "name": "train_loss", "points": LOSS[4:]},
+        ],
+    )
 
 
 def test_non_finite_metrics_are_gaps_and_named(new_page, diverged):
@@ -79,44 +91,17 @@ ACT = [
 
 @pytest.fixture
 def with_histograms(site, make_user):
-    from courses.models import Course, Exercise
-    from courses.services import membership_enroll
-    from grader.models import Submission
-
-    course = Course.objects.get(slug="zero-to-gpt")
-    user = make_user("histo")
-    membership_enroll(user=user, course=course)
-    exercise = Exercise.objects.get(version=course.published_version, slug="value")
     grads = {"step": 500, "lo": -0.01, "hi": 0.01, "counts": [1, 3, 1]}
-    result = {
-        "status": "failed",
-        "gradable": True,
-        "score": 0,
-        "max_score": 1,
-        "message": "Diagnostics drawn.",
-        "tests": [],
-        "metrics": {},
-        "histograms": {"layer 1 activations": ACT, "layer 1 gradients": [grads]},
-    }
-    events = [
-        {"seq": 1, "attempt": 1, "type": "running", "device": "cpu"},
-        {"seq": 2, "attempt": 1, "type": "histogram", "test": "t", "name": "layer 1 activations", **ACT[0]},
-        {"seq": 3, "attempt": 1, "kind": "run", "type": "result", **result},
-    ]
-    Submission.objects.create(
-        user=user,
-        course=course,
-        exercise=exercise,
-        exercise_slug="value",
-        kind="run",
-        files={"micrograd/engine.py": "x = 1"},
-        status="graded",
-        result=result,
-        events=events,
-        score=0,
-        max_score=1,
+    return stored_run(
+        make_user,
+        "histo",
+        "Diagnostics drawn.",
+        {"histograms": {"layer 1 activations": ACT, "layer 1 gradients": [grads]}},
+        [
+            {"seq": 1, "attempt": 1, "type": "running", "device": "cpu"},
+            {"seq": 2, "attempt": 1, "type": "histogram", "test": "t", "name": "layer 1 activations", **ACT[0]},
+        ],
     )
-    return "histo"
 
 
 def test_histograms_are_drawn_per_name_and_stepped_through(new_page, with_histograms):
@@ -152,38 +137,7 @@ FIGURES = {
 
 
 def test_figures_are_drawn_and_their_labels_stay_text(new_page, make_user, site):
-    from courses.models import Course, Exercise
-    from courses.services import membership_enroll
-    from grader.models import Submission
-
-    course = Course.objects.get(slug="zero-to-gpt")
-    user = make_user("figs")
-    membership_enroll(user=user, course=course)
-    exercise = Exercise.objects.get(version=course.published_version, slug="value")
-    result = {
-        "status": "failed",
-        "gradable": True,
-        "score": 0,
-        "max_score": 1,
-        "message": "Figures drawn.",
-        "tests": [],
-        "metrics": {},
-        "figures": FIGURES,
-    }
-    events = [{"seq": 1, "attempt": 1, "kind": "run", "type": "result", **result}]
-    Submission.objects.create(
-        user=user,
-        course=course,
-        exercise=exercise,
-        exercise_slug="value",
-        kind="run",
-        files={"micrograd/engine.py": "x = 1"},
-        status="graded",
-        result=result,
-        events=events,
-        score=0,
-        max_score=1,
-    )
+    stored_run(make_user, "figs", "Figures drawn.", {"figures": FIGURES}, [])
     page = new_page()
     log_in(page, "figs")
     page.goto("/courses/zero-to-gpt/exercises/value/")
