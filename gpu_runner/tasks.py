@@ -11,7 +11,7 @@ from celery import shared_task
 from celery.signals import worker_process_init, worker_process_shutdown
 from django.conf import settings
 
-from gpu_runner import runtime
+from gpu_runner import contract, runtime
 from gpu_runner.events import EventStream, result_event
 from gpu_runner.execute import execute
 
@@ -28,7 +28,7 @@ def _delivery_count(submission_id, attempt) -> int:
     return int(count)
 
 
-@shared_task(name="gpu_runner.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name=contract.RUN_JOB, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_job(job: dict) -> None:
     from config.celery import app
 
@@ -41,7 +41,7 @@ def run_job(job: dict) -> None:
             "kind": job.get("kind", "submission"),
             "infrastructure_error": f"the worker grading this submission was lost {settings.GRADER_MAX_ATTEMPTS} times",
         }
-        app.send_task("grader.record_result", args=[payload], queue="grader")
+        app.send_task(contract.RECORD_RESULT, args=[payload], queue=contract.QUEUE_GRADER)
         return
     # The replacement spare starts after the result is out, not before (pool.refills_after).
     with runtime.pool().refills_after():
@@ -60,7 +60,7 @@ def _run_and_report(app, job, sid, attempt) -> None:
         client.expire(job["reply_to"], 300)
         if payload.get("reference_events") and job.get("exercise", {}).get("content_hash"):
             app.send_task(
-                "grader.record_reference",
+                contract.RECORD_REFERENCE,
                 args=[
                     {
                         "content_hash": job["exercise"]["content_hash"],
@@ -68,12 +68,22 @@ def _run_and_report(app, job, sid, attempt) -> None:
                         "reference_events": payload["reference_events"],
                     }
                 ],
-                queue="grader",
+                queue=contract.QUEUE_GRADER,
             )
+        return
+    if job.get("report_outcome") is not None:
+        # A staff replay (a candidate version against a past submission): graded exactly like a
+        # submission, reported to its own task, streamed to nobody.
+        payload = execute(
+            job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR, mirror_dir=settings.COURSE_ASSETS_DIR
+        )
+        payload.pop("learner_events", None)
+        payload["outcome_id"] = job["report_outcome"]
+        app.send_task(contract.RECORD_REPLAY, args=[payload], queue=contract.QUEUE_GRADER)
         return
     stream = EventStream(sid, attempt) if sid is not None else None
     if sid is not None:
-        app.send_task("grader.submission_started", args=[sid, attempt], queue="grader")
+        app.send_task(contract.SUBMISSION_STARTED, args=[sid, attempt], queue=contract.QUEUE_GRADER)
     payload = execute(
         job,
         pool=runtime.pool(),
@@ -87,7 +97,7 @@ def _run_and_report(app, job, sid, attempt) -> None:
         stream.emit("result", **result_event(payload["result"], kind=job.get("submission_kind", "submit")))
         stream.flush()
     payload.pop("learner_events", None)  # graded already; the database keeps the event log
-    app.send_task("grader.record_result", args=[payload], queue="grader")
+    app.send_task(contract.RECORD_RESULT, args=[payload], queue=contract.QUEUE_GRADER)
 
 
 @worker_process_init.connect

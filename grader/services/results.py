@@ -16,6 +16,7 @@ from courses.services import progress_record
 from gpu_runner import verdicts, wire
 from gpu_runner.events import EventStream, replay, result_event
 from grader.models import ReferenceRun, Submission
+from grader.services.regrades import grade_record, regrade_fold
 
 log = logging.getLogger(__name__)
 ACTIVE = (Submission.Status.QUEUED, Submission.Status.RUNNING)
@@ -164,7 +165,12 @@ def submission_record_result(*, payload: dict) -> Submission | None:
         )
         if not updated:
             return None
-        if gradable and submission.kind == Submission.Kind.SUBMIT:
+        submission.refresh_from_db()
+        if submission.regrade_id is not None:
+            regrade_fold(submission=submission)  # history, recomputed progress, the learner's notice
+        elif submission.kind == Submission.Kind.SUBMIT:
+            grade_record(submission=submission)
+        if gradable and submission.kind == Submission.Kind.SUBMIT and submission.regrade_id is None:
             progress_record(
                 user=submission.user,
                 course=submission.course,

@@ -9,14 +9,17 @@ from django.utils import timezone
 
 from config import ratelimits
 from courses import selectors as course_selectors
-from grader import prerequisites
+from gpu_runner import contract
+from gpu_runner.contract import QUEUE_FOR_DEVICE
+from grader import policy_limits, prerequisites
 from grader.jobs import build_job
 from grader.models import ReferenceRun, Submission
-from grader.services.errors import PrerequisiteLocked, SubmissionLimited, SubmissionRejected
+from grader.services.errors import PrerequisiteLocked, SubmissionClosed, SubmissionLimited, SubmissionRejected
 from grader.services.files import clean_files
 
 __all__ = [
     "PrerequisiteLocked",
+    "SubmissionClosed",
     "SubmissionLimited",
     "SubmissionRejected",
     "job_build",
@@ -32,7 +35,7 @@ def submission_quota(*, user, active: int | None = None) -> dict:
     warning to show when the next one would be the last allowed (so nobody hits it blind).
     `active` is the count when the caller has just made it (submission_create has)."""
     if active is None:
-        active = Submission.objects.filter(user=user, status__in=ACTIVE).count()
+        active = Submission.objects.filter(user=user, status__in=ACTIVE, regrade__isnull=True).count()
     count, cap = active, ratelimits.cap("submission.active")
     warning = ""
     if count >= cap:
@@ -48,7 +51,7 @@ def _check_limits(*, user, exercise) -> int:
     """Caps on a learner's queued and running submissions, and a rate window: a loop that submits
     must not fill the queues (or hold every GPU worker) for everyone else. Returns how many of
     theirs were active before this one."""
-    active = Submission.objects.filter(user=user, status__in=ACTIVE)
+    active = Submission.objects.filter(user=user, status__in=ACTIVE, regrade__isnull=True)
     count = active.count()
     if count >= ratelimits.cap("submission.active"):
         raise SubmissionLimited(ratelimits.cap_message("submission.active", active=count))
@@ -60,9 +63,6 @@ def _check_limits(*, user, exercise) -> int:
     if not decision.allowed:
         raise SubmissionLimited(decision.message, retry_after=decision.retry_after)
     return count
-
-
-QUEUE_FOR_DEVICE = {"cpu": "grade.cpu", "gpu": "grade.gpu"}
 
 
 def submission_create(*, user, exercise, files: dict, kind: str = Submission.Kind.SUBMIT) -> Submission:
@@ -81,6 +81,9 @@ def submission_create(*, user, exercise, files: dict, kind: str = Submission.Kin
         # database-wide write lock up front instead, so there the query would only cost time.)
         if connection.features.has_select_for_update:
             get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        # The course's policy first (release, closed after due, submit window, GPU budget), so a
+        # refused submit spends nothing of the platform's own rate window.
+        standing = policy_limits.require_within_policy(user=user, exercise=exercise, kind=kind)
         active = _check_limits(user=user, exercise=exercise)
         counted = Submission.objects.filter(
             user=user, course=course, exercise_slug=exercise.slug, kind=Submission.Kind.SUBMIT, gradable=True
@@ -100,6 +103,7 @@ def submission_create(*, user, exercise, files: dict, kind: str = Submission.Kin
         transaction.on_commit(lambda: submission_enqueue(submission=submission))
     # For the response: the learner's quota now, without counting again.
     submission.quota = submission_quota(user=user, active=active + 1)
+    submission.quota.update(window=standing["window"], gpu=standing["gpu"])
     return submission
 
 
@@ -215,7 +219,15 @@ def submission_enqueue(*, submission: Submission) -> None:
         own_code=job["own_code"],
         tests=[{"id": t["id"], "name": t["title"], "visibility": t["visibility"]} for t in tests],
     )
-    app.send_task("gpu_runner.run_job", args=[job], queue=submission.queue, soft_time_limit=soft, time_limit=hard)
+    app.send_task(
+        contract.RUN_JOB,
+        args=[job],
+        queue=submission.queue,
+        soft_time_limit=soft,
+        time_limit=hard,
+        # A staff regrade waits behind learners' own jobs.
+        priority=contract.PRIORITY_BATCH if submission.regrade_id else contract.PRIORITY_LEARNER,
+    )
 
 
 def _refuse_locked(submission: Submission, message: str) -> None:

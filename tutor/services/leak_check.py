@@ -23,8 +23,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from config import ratelimits
+from gpu_runner.contract import QUEUE_FOR_DEVICE
 from grader.services import job_build
-from grader.services.submissions import QUEUE_FOR_DEVICE
 from tutor.services.guardrails import splice
 
 
