@@ -25,7 +25,9 @@ FAILING = ("failed", "error")
 def check_text(message: str) -> str:
     """The specific part of a test's message: after the author's words, which every failure of
     that test shares ("Gradients accumulate… — a.grad: expected 2, got 1" → "a.grad: expected 2, got 1")."""
-    message = (message or "").strip()
+    # The first line is the check; later lines are the test's own message (the same for every
+    # failure of the test) or what happened after the check.
+    message = ((message or "").strip().splitlines() or [""])[0]
     return message.rsplit(" — ", 1)[-1] if " — " in message else message
 
 
@@ -42,6 +44,7 @@ class Fingerprint:
     first_name: str
     check: str  # normalized check message
     failing: tuple[str, ...]
+    shown: str = ""  # the check as one member saw it, numbers and all (for people, not for keys)
 
 
 def fingerprint(result: dict | None) -> Fingerprint | None:
@@ -55,14 +58,16 @@ def fingerprint(result: dict | None) -> Fingerprint | None:
             return None
         # Nothing ran: a syntax error, a crash on import, a time limit before the first test.
         verdict = result.get("verdict") or {}
-        first, name, check = "(before any test)", "Before any test ran", normalize(result.get("message") or "")
+        first, name, shown = "(before any test)", "Before any test ran", (result.get("message") or "")[:300]
+        check = normalize(shown)
         failing_ids: tuple[str, ...] = (f"verdict:{verdict.get('kind', '')}",)
     else:
         first, name = failing[0]["id"], failing[0].get("name") or failing[0]["id"]
-        check = normalize(check_text(failing[0].get("message") or ""))
+        shown = check_text(failing[0].get("message") or "")[:300]
+        check = normalize(shown)
         failing_ids = tuple(sorted(t["id"] for t in failing))
     key = json.dumps([first, check, failing_ids])
-    return Fingerprint(hashlib.sha256(key.encode()).hexdigest()[:16], first, name, check, failing_ids)
+    return Fingerprint(hashlib.sha256(key.encode()).hexdigest()[:16], first, name, check, failing_ids, shown)
 
 
 def _code_lines(text: str) -> list[str]:
@@ -103,9 +108,12 @@ class Cluster:
         return self.fingerprint.signature
 
 
-def build(rows, *, reference: dict | None = None, common: int = 6) -> list[Cluster]:
+def build(rows, *, reference: dict | None = None, background: set | None = None, common: int = 6) -> list[Cluster]:
     """Group failing submissions. `rows`: dicts with id, user_id, exercise_slug, created_at,
-    result and (optionally) files, newest first. Largest clusters (by learners) first."""
+    result and (optionally) files, newest first. Largest clusters (by learners) first.
+    `background`: changed lines that passing submissions have too (style, not the mistake), left
+    out of each cluster's lines in common."""
+    background = background or set()
     clusters: dict[tuple[str, str], Cluster] = {}
     diffs: dict[tuple[str, str], dict[int, set]] = {}
     for row in rows:
@@ -126,7 +134,7 @@ def build(rows, *, reference: dict | None = None, common: int = 6) -> list[Clust
         member_diffs = diffs.get(key) or {}
         if member_diffs:
             cluster.example = min(member_diffs, key=lambda sid: (len(member_diffs[sid]), -sid))
-            counts = Counter(line for lines in member_diffs.values() for line in lines)
+            counts = Counter(line for lines in member_diffs.values() for line in lines if line not in background)
             cluster.common_lines = [(line, n) for line, n in counts.most_common(common) if n > 1]
         else:
             cluster.example = cluster.submissions[0] if cluster.submissions else None

@@ -37,10 +37,15 @@ def _failing_rows(*, course, exercise_slug: str, students: set[int], with_files:
 def clusters_for_exercise(*, course, exercise_slug: str) -> list[clustering.Cluster]:
     exercise = exercise_for_staff(course=course, exercise_slug=exercise_slug)
     reference = course_selectors.exercise_bundle(exercise=exercise)["solution"]
-    rows = _failing_rows(
-        course=course, exercise_slug=exercise_slug, students=students_of(course=course), with_files=True
-    )
-    return clustering.build(rows, reference=reference)
+    students = students_of(course=course)
+    rows = _failing_rows(course=course, exercise_slug=exercise_slug, students=students, with_files=True)
+    passing = Submission.objects.filter(
+        course=course, exercise_slug=exercise_slug, user_id__in=students, passed=True, **GRADED
+    ).order_by("-created_at")[:200]
+    background = set()
+    for files in passing.values_list("files", flat=True):
+        background |= clustering.changed_lines(files, reference)
+    return clustering.build(rows, reference=reference, background=background)
 
 
 def _trend(days: Counter, *, today, span: int = 28) -> list[dict]:
