@@ -195,3 +195,38 @@ class AuthoringWorkspace(models.Model):
 
     def __str__(self):
         return f"workspace of {self.course.slug} (from v{self.base_version.number})"
+
+
+class Policy(models.Model):
+    """Release and due dates, late rules and limits for a course (exercise_slug "") or one of its
+    exercises. An exercise's row overrides the course's field by field; a null field (or "" for
+    late_policy) inherits, and null everywhere means no limit. The rules: courses/policies.py.
+    Keyed by slug, like progress, so a policy outlives course versions."""
+
+    class LatePolicy(models.TextChoices):
+        NONE = "none"  # accepted, marked late, full credit
+        CURVE = "curve"  # credit falls with hours late (late_curve)
+        CLOSED = "closed"  # no submissions after the due date
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="policies")
+    exercise_slug = models.SlugField(max_length=80, blank=True)
+    release_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    late_policy = models.CharField(max_length=6, choices=LatePolicy.choices, blank=True)
+    late_curve = models.JSONField(null=True, blank=True)  # [[hours, credit], ...], sorted
+    rate_limit = models.PositiveIntegerField(null=True, blank=True)  # submits per window
+    rate_window_minutes = models.PositiveIntegerField(null=True, blank=True)
+    gpu_seconds_per_week = models.PositiveIntegerField(null=True, blank=True)
+    tutor_quota = models.PositiveIntegerField(null=True, blank=True)  # course rows only
+    tutor_refill_seconds = models.PositiveIntegerField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "policies"
+        constraints = [models.UniqueConstraint(fields=["course", "exercise_slug"], name="policy_unique")]
+
+    def __str__(self):
+        return f"policy of {self.course.slug}{' / ' + self.exercise_slug if self.exercise_slug else ''}"

@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404
 
+from courses import policies
 from courses.format.exercises import bundle as split_bundle
-from courses.models import Course, CourseVersion, Exercise, ExerciseProgress, Lesson, Membership, Module
+from courses.models import Course, CourseVersion, Exercise, ExerciseProgress, Lesson, Membership, Module, Policy
 
 Role = Membership.Role
 # Who may do what, by role. Site staff count as instructors of every course.
@@ -156,3 +157,31 @@ def shared_files(*, version: CourseVersion, names: list) -> dict[str, str]:
         return {}
     files = version_files(version=version, prefix="shared")
     return {name: files[name].decode("utf-8", "replace") for name in names if name in files}
+
+
+# --- policies (courses/policies.py) ---------------------------------------------------------------
+def policy_for(*, course: Course, exercise_slug: str) -> policies.EffectivePolicy:
+    """The policy an exercise runs under (its row over the course's), in one query. An empty
+    slug gives the course-wide one."""
+    rows = {p.exercise_slug: p for p in Policy.objects.filter(course=course, exercise_slug__in={"", exercise_slug})}
+    return policies.effective(rows.get(""), rows.get(exercise_slug) if exercise_slug else None)
+
+
+def policy_rows(*, course: Course) -> dict[str, Policy]:
+    """The course's own policy rows by exercise slug ("" for the course's), for the staff page."""
+    return {p.exercise_slug: p for p in Policy.objects.filter(course=course)}
+
+
+def policies_for_course(*, course: Course) -> dict[str, policies.EffectivePolicy]:
+    """Every exercise's effective policy, keyed by slug, plus "" for the course default: the
+    exercises of the published (else the latest) version and any slug a row names (an exercise a
+    later version dropped still has submissions to grade). Two queries (three while nothing is
+    published)."""
+    rows = policy_rows(course=course)
+    version_id = course.published_version_id or course.versions.order_by("-number").values_list("pk", flat=True).first()
+    slugs = list(Exercise.objects.filter(version_id=version_id).values_list("slug", flat=True)) if version_id else []
+    base = rows.get("")
+    out = {"": policies.effective(base, None)}
+    for slug in [*slugs, *(s for s in rows if s and s not in slugs)]:
+        out[slug] = policies.effective(base, rows.get(slug))
+    return out

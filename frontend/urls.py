@@ -1,6 +1,7 @@
 from django.urls import path
 
-from frontend.views import authoring, courses, exercises, pages, staff, tutor
+from frontend.views import authoring, courses, exercises, pages, staff, staff_engine, tutor
+from frontend.views.policies import staff_policies
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -27,8 +28,31 @@ urlpatterns = [
     path("courses/<slug:slug>/author/export/", authoring.export, name="author_export"),
     path("courses/<slug:slug>/versions/", authoring.versions, name="course_versions"),
     path("courses/<slug:slug>/versions/<int:number>/publish/", authoring.version_publish, name="version_publish"),
+    path("courses/<slug:slug>/staff/policies/", staff_policies, name="staff_policies"),
     # TAs and instructors
     path("courses/<slug:slug>/staff/", staff.overview, name="staff_overview"),
+    path("courses/<slug:slug>/staff/dashboard/", staff.dashboard, name="staff_dashboard"),
+    path("courses/<slug:slug>/staff/submissions/", staff.submissions, name="staff_submissions"),
+    path("courses/<slug:slug>/staff/gradebook/", staff.gradebook, name="staff_gradebook"),
+    path("courses/<slug:slug>/staff/stuck/", staff.stuck, name="staff_stuck"),
+    path("courses/<slug:slug>/staff/stuck/resolve/", staff.stuck_resolve, name="staff_stuck_resolve"),
+    path("courses/<slug:slug>/staff/clusters/", staff_engine.clusters, name="staff_clusters"),
+    path(
+        "courses/<slug:slug>/staff/clusters/<slug:exercise_slug>/<str:signature>/",
+        staff_engine.cluster,
+        name="staff_cluster",
+    ),
+    path(
+        "courses/<slug:slug>/staff/clusters/<slug:exercise_slug>/<str:signature>/act/",
+        staff_engine.cluster_act,
+        name="staff_cluster_act",
+    ),
+    path("courses/<slug:slug>/staff/regrades/", staff_engine.regrades, name="staff_regrades"),
+    path("courses/<slug:slug>/staff/regrades/start/", staff_engine.regrade_start, name="staff_regrade_start"),
+    path("courses/<slug:slug>/staff/replays/start/", staff_engine.replay_start, name="staff_replay_start"),
+    path("courses/<slug:slug>/staff/replays/<int:replay_id>/", staff_engine.replay, name="staff_replay"),
+    path("submissions/<int:submission_id>/clear-flag/", staff.flag_clear, name="submission_flag_clear"),
+    path("notices/read/", staff.notices_read, name="notices_read"),
     path(
         "courses/<slug:slug>/staff/conversations/<int:conversation_id>/", staff.conversation, name="staff_conversation"
     ),

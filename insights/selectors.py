@@ -109,7 +109,8 @@ def course_dashboard(*, course, now=None) -> dict:
                 ],
             }
         )
-    return {"enrolled": len(students), "active_week": len(active), "exercises": rows}
+    flagged = Submission.objects.filter(course=course, flagged=True).count()
+    return {"enrolled": len(students), "active_week": len(active), "flagged": flagged, "exercises": rows}
 
 
 BROWSE_STATUSES = {

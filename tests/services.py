@@ -61,7 +61,7 @@ class Worker:
         self.log_path = log_path
         self.proc = None
 
-    def start(self, queues="grade.cpu,grade.gpu,grader", **env):
+    def start(self, queues="grade.cpu,grade.gpu,grader", concurrency=2, **env):
         self.log = open(self.log_path, "ab")
         self.name = f"test{os.getpid()}-{time.time_ns()}@{socket.gethostname()}"
         self.proc = subprocess.Popen(
@@ -75,7 +75,7 @@ class Worker:
                 "-Q",
                 queues,
                 "-c",
-                "2",
+                str(concurrency),
                 "--loglevel",
                 "INFO",
                 "-n",

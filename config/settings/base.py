@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "grader",
     "gpu_runner",
     "tutor",
+    "insights",
     "frontend",
 ]
 
@@ -78,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.site",
+                "frontend.context_processors.notices",
                 "config.csp.nonce",
             ],
         },

@@ -2,6 +2,7 @@
 
 from courses.services.authoring import (  # noqa: F401
     workspace_get_or_create,
+    workspace_grading_changes,
     workspace_problems,
     workspace_publish,
     workspace_reset,
@@ -14,6 +15,7 @@ from courses.services.membership import (  # noqa: F401
     membership_touch,
     progress_record,
 )
+from courses.services.policies import policy_set  # noqa: F401
 from courses.services.versions import (  # noqa: F401
     CourseInvalid,
     version_import,

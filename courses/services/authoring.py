@@ -8,7 +8,7 @@ from django.db import transaction
 from courses.format.tree import CourseTree, Problem, check_relative
 from courses.format.validate import validate
 from courses.models import AuthoringWorkspace, Blob, Course
-from courses.services.versions import version_import, version_publish, version_tree
+from courses.services.versions import _exercise_hash, version_import, version_publish, version_tree
 
 MAX_FILE_BYTES = 2 << 20
 
@@ -56,6 +56,28 @@ def workspace_write(*, workspace: AuthoringWorkspace, path: str, content: str | 
     workspace.updated_by = user
     workspace.save(update_fields=["manifest", "updated_by", "updated_at"])
     return workspace
+
+
+def workspace_grading_changes(*, workspace: AuthoringWorkspace, dataset_dirs: tuple = ()) -> list[str]:
+    """Exercises whose grading the workspace changes against the published version (their tests,
+    solution, data or anything else their reference observations depend on): what a replay
+    against past submissions should check before publishing. Empty while the workspace does not
+    validate."""
+    from courses.models import Exercise
+
+    tree = workspace_tree(workspace=workspace)
+    spec, problems = validate(tree, dataset_dirs=dataset_dirs)
+    if problems or workspace.course.published_version_id is None:
+        return []
+    manifest = tree.manifest()
+    published = dict(
+        Exercise.objects.filter(version_id=workspace.course.published_version_id).values_list("slug", "content_hash")
+    )
+    return [
+        slug
+        for slug, ex in spec["exercises"].items()
+        if slug in published and _exercise_hash(ex, manifest, spec) != published[slug]
+    ]
 
 
 def workspace_discard(*, workspace: AuthoringWorkspace) -> None:

@@ -64,6 +64,9 @@ def workspace(request, slug):
             "page": page,
             "problems": problems,
             "changed": changed,
+            "grading_changes": services.workspace_grading_changes(workspace=ws, dataset_dirs=_dataset_dirs())
+            if changed
+            else [],
             "latest": course.versions.order_by("-number").first(),
             "datasets": datasets,
         },

@@ -4,10 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courses import selectors, services
 from courses.models import Membership
+from courses.policies import limits_words, page_words
 from grader import selectors as grader_selectors
 
 Role = Membership.Role
@@ -22,6 +24,17 @@ def _continue_link(course, membership, order):
             if kind == membership.last_kind and item.slug == membership.last_slug:
                 return order[i]
     return order[0]
+
+
+def policy_context(course) -> dict:
+    """What the course and lesson pages say of the course's policy: `dated` (exercise slug -> its
+    release and due dates in words, for those that have any) and `course_rules` (its limits)."""
+    now = timezone.now()
+    effective = selectors.policies_for_course(course=course)
+    return {
+        "dated": {s: page_words(p, now) for s, p in effective.items() if s and (p.release_at or p.due_at)},
+        "course_rules": limits_words(effective[""], gpu=True),
+    }
 
 
 def item_url(course, kind, item):
@@ -56,6 +69,7 @@ def course_detail(request, slug):
             "continue_url": item_url(course, *nxt) if nxt else None,
             "is_staff_role": selectors.has_role(user=request.user, course=course, role=Role.TA),
             "is_instructor": selectors.has_role(user=request.user, course=course, role=Role.INSTRUCTOR),
+            **policy_context(course),
         },
     )
 
@@ -96,6 +110,7 @@ def lesson_detail(request, slug, lesson_slug):
     prev_item = order[index - 1] if index > 0 else None
     next_item = order[index + 1] if index + 1 < len(order) else None
     services.membership_touch(membership=membership, kind="lesson", slug=lesson.slug)
+    exercises = list(lesson.exercises.all())
     return render(
         request,
         "frontend/lesson.html",
@@ -106,8 +121,9 @@ def lesson_detail(request, slug, lesson_slug):
             "membership": membership,
             "prev": (prev_item, item_url(course, *prev_item)) if prev_item else None,
             "next": (next_item, item_url(course, *next_item)) if next_item else None,
-            "exercises": list(lesson.exercises.all()),
+            "exercises": exercises,
             "tutor_context": {"kind": "lesson", "slug": lesson.slug},
+            "dated": policy_context(course)["dated"] if exercises else {},
             "scoreboard": grader_selectors.scoreboard(user=request.user, course=course, rows=lesson.scoreboard)
             if lesson.scoreboard
             else [],

@@ -10,13 +10,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courses import selectors as course_selectors
 from courses.models import Membership
+from courses.policies import page_words
 from frontend.views.body import read_json
 from frontend.views.courses import item_url, learner_context
-from grader import prerequisites
+from frontend.views.staff_engine import staff_extras
+from grader import policy_limits, prerequisites
 from grader import selectors as grader_selectors
 from grader import services as grader_services
 from grader.models import Submission
@@ -90,6 +93,12 @@ def exercise_detail(request, slug, exercise_slug):
     exercise = course_selectors.exercise_get(version=version, slug=exercise_slug)
     spec = exercise.spec
     is_instructor = course_selectors.has_role(user=request.user, course=course, role=Membership.Role.INSTRUCTOR)
+    policy = course_selectors.policy_for(course=course, exercise_slug=exercise.slug)
+    dates = page_words(policy, timezone.now())
+    if dates["opens"] and not policy_limits.exempt(user=request.user, course=course):
+        return render(
+            request, "frontend/exercise_locked.html", {"course": course, "exercise": exercise, "opens": dates}
+        )
     unmet = _locks(request, course, exercise)
     locking = [u for u in unmet if u["locks"]]
     if locking:
@@ -140,6 +149,7 @@ def exercise_detail(request, slug, exercise_slug):
         "test_titles": {t["id"]: t["title"] for t in spec["tests"]},
         "exercise": exercise.slug,
         "course": course.slug,
+        "limits": policy_limits.learner_limits(user=request.user, exercise=exercise, policy=policy),
     }
     return render(
         request,
@@ -159,8 +169,18 @@ def exercise_detail(request, slug, exercise_slug):
             "is_instructor": is_instructor,
             "unmet": unmet,
             "tutor_context": {"kind": "exercise", "slug": exercise.slug},
+            "dates": dates,
+            "limits": page["limits"],
         },
     )
+
+
+def _require_open(request, course, exercise):
+    """Before its release date a learner cannot open an exercise: nor its starter (reset) or a
+    draft. Submit says the same through submission_create."""
+    policy = course_selectors.policy_for(course=course, exercise_slug=exercise.slug)
+    if not policy.released(timezone.now()) and not policy_limits.exempt(user=request.user, course=course):
+        raise PermissionDenied(page_words(policy, timezone.now())["opens"])
 
 
 def _json_body(request) -> dict:
@@ -184,10 +204,12 @@ def exercise_submit(request, slug, exercise_slug):
             user=request.user, exercise=exercise, files=data.get("files"), kind=data.get("kind", Submission.Kind.SUBMIT)
         )
     except grader_services.SubmissionLimited as exc:
-        response = JsonResponse({"error": str(exc), "limited": True}, status=429)
+        response = JsonResponse({"error": str(exc), "limited": True, "quota": exc.quota or {}}, status=429)
         if exc.retry_after:
             response["Retry-After"] = str(exc.retry_after)
         return response
+    except grader_services.SubmissionClosed as exc:
+        return JsonResponse({"error": str(exc), "closed": True}, status=403)
     except grader_services.PrerequisiteLocked as exc:
         url = reverse("exercise_detail", args=[course.slug, exc.lock.prerequisite.exercise])
         return JsonResponse(
@@ -212,6 +234,7 @@ def exercise_submit(request, slug, exercise_slug):
 def exercise_draft(request, slug, exercise_slug):
     course, _membership, exercise = _exercise_for(request, slug, exercise_slug)
     _require_member(request, course)
+    _require_open(request, course, exercise)
     try:
         draft = grader_services.draft_save(user=request.user, exercise=exercise, files=_json_body(request).get("files"))
     except (ValueError, grader_services.SubmissionRejected) as exc:
@@ -224,6 +247,7 @@ def exercise_draft(request, slug, exercise_slug):
 def exercise_reset(request, slug, exercise_slug):
     course, _membership, exercise = _exercise_for(request, slug, exercise_slug)
     _require_member(request, course)
+    _require_open(request, course, exercise)
     grader_services.draft_reset(user=request.user, exercise=exercise)
     bundle = course_selectors.exercise_bundle(exercise=exercise)
     files, _source = _fresh_files(
@@ -287,5 +311,6 @@ def submission_detail(request, submission_id):
             "diff": _diff(previous.files if previous else {}, submission.files) if previous else None,
             "result_json": submission.result,
             "integrity": grader_selectors.integrity_reasons(submission, limit=50) if staff else None,
+            **staff_extras(request, submission),
         },
     )

@@ -18,6 +18,7 @@ from courses import selectors as course_selectors
 from courses.models import ExerciseProgress, Membership
 from grader import selectors as grader_selectors
 from grader import services as grader_services
+from grader.models import Submission
 from insights import gradebook as gradebook_data
 from insights import selectors as insights
 from insights import services as insight_services
@@ -92,6 +93,13 @@ def submissions(request, slug):
     except ValueError as exc:
         error, rows = str(exc), insights.submissions_browse(course=course).none()
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    flagged_ids = [s.pk for s in page if s.flagged]
+    reasons = {
+        s.pk: grader_selectors.integrity_reasons(s, limit=1)
+        for s in Submission.objects.filter(pk__in=flagged_ids).only("id", "result")
+    }
+    for s in page:
+        s.flag_reasons = reasons.get(s.pk, [])
     keep = "&".join(f"{k}={v}" for k, v in q.items() if v)
     return _page(
         request,

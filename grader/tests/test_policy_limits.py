@@ -140,7 +140,7 @@ def test_staff_are_exempt_from_windows_and_closed_due_dates(client, course, make
     client.force_login(staff(make_user, course, "ta", Membership.Role.TA))
     assert [submit(client).status_code for _ in range(3)] == [201] * 3
     html = client.get(PAGE).content.decode()
-    assert "Learners get at most 1 Submit in any 1-hour window." in html and "you are exempt" in html
+    assert "Learners get at most 1 Submit per exercise in any 1-hour window." in html and "you are exempt" in html
 
 
 def gpu_run(user, course, seconds, *, days_ago=0):
@@ -181,11 +181,16 @@ def test_the_weekly_gpu_budget(student_client, student, course, make_user):
     )
 
 
-def test_the_course_and_lesson_pages_show_due_dates(student_client, course):
+def test_the_course_and_lesson_pages_show_due_dates_and_limits(student_client, course):
     set_policy(course, "mean", due_at=timezone.now() + timedelta(days=3))
+    set_policy(course, rate_limit=5, rate_window_minutes=10, gpu_seconds_per_week=900)
     for url in ("/courses/demo/", "/courses/demo/lessons/welcome/"):
         html = student_client.get(url).content.decode()
         assert 'data-policy="due"' in html and ">due " in html, url
+    assert (
+        "Learners get at most 5 Submits per exercise in any 10-minute window and 900 s of GPU time a week."
+        in student_client.get("/courses/demo/").content.decode()
+    )
 
 
 # --- the instructors' page ----------------------------------------------------------------------------

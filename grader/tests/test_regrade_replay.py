@@ -94,6 +94,11 @@ def test_tighten_replay_publish_regrade(lax_course, make_user, celery_worker, cl
     )
     hidden = tree.text(HIDDEN).replace("tol=1e-9)\n", "tol=1e-9)\n" + HIDDEN_VARIANCE, 1)
     workspace_write(workspace=ws, path=HIDDEN, content=hidden, user=teacher)
+    # The author page says the edit changes how "mean" grades, and offers the replay.
+    author = Client()
+    author.force_login(teacher)
+    html = author.get(f"/courses/{course.slug}/author/").content.decode()
+    assert 'id="grading-changes"' in html and "<strong>mean</strong>" in html
     candidate, changed = candidate_from_workspace(course=course, user=teacher)
     assert changed == ["mean"] and candidate.number == 2 and course.published_version.number == 1
     exercise = candidate.exercises.get(slug="mean")

@@ -1,5 +1,6 @@
 """Per-learner question allowance, CS50-style: a full bar of `quota` questions, one question back
-every `refill_seconds`, never above the cap. Configurable per course in course.toml [tutor]."""
+every `refill_seconds`, never above the cap. Set per course by its policy (courses/policies.py),
+else in course.toml [tutor]."""
 
 import math
 from datetime import datetime
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from courses.selectors import policy_for
 from tutor.models import Allowance
 
 
@@ -18,10 +20,13 @@ class QuotaExceeded(Exception):
 
 
 def course_limits(course) -> tuple[int, int]:
+    """(questions, seconds per question back): the course's policy where it sets them (the
+    instructors' Dates and limits page), else course.toml [tutor], else the settings."""
     tutor = ((course.published_version.meta if course.published_version else {}) or {}).get("tutor") or {}
-    return int(tutor.get("quota", settings.TUTOR_QUOTA)), int(
-        tutor.get("refill_seconds", settings.TUTOR_REFILL_SECONDS)
-    )
+    policy = policy_for(course=course, exercise_slug="")
+    quota = policy.tutor_quota or tutor.get("quota", settings.TUTOR_QUOTA)
+    refill = policy.tutor_refill_seconds or tutor.get("refill_seconds", settings.TUTOR_REFILL_SECONDS)
+    return int(quota), int(refill)
 
 
 def _refilled(points: float, since: datetime, now: datetime, cap: int, refill: int) -> float:

@@ -11,6 +11,8 @@ assets PATH                            fetch / copy and verify the course's data
 publish SLUG [--version N]             make a version the one learners see
 rollback SLUG                          publish the previous published version
 list                                   courses and their versions
+policy SLUG [--exercise X] [--due T] [--late curve:0=1,24=0.5,72=0] [--rate 5/10] ...
+                                       show or set dates and limits (courses/policies.py)
 """
 
 import os
@@ -63,6 +65,16 @@ class Command(BaseCommand):
         p.add_argument("--version", type=int, default=None)
         sub.add_parser("rollback", help="publish the previous published version").add_argument("slug")
         sub.add_parser("list", help="list courses and versions")
+        p = sub.add_parser("policy", help="show or set a course's (or an exercise's) dates and limits")
+        p.add_argument("slug")
+        p.add_argument("--exercise", default="", help="an exercise's own row (default: the course's)")
+        p.add_argument("--release", default=None, help="opens at, e.g. 2026-12-01T09:00Z (UTC)")
+        p.add_argument("--due", default=None, help="due at, e.g. 2026-12-20T23:59Z (UTC)")
+        p.add_argument("--late", default=None, help="none | closed | curve:HOURS=CREDIT,...")
+        p.add_argument("--rate", default=None, help="SUBMITS/MINUTES, e.g. 5/10 (Run does not count)")
+        p.add_argument("--gpu-seconds", type=int, default=None, help="GPU seconds per learner per week")
+        p.add_argument("--tutor", default=None, help="QUESTIONS/REFILL_SECONDS, e.g. 10/180 (course only)")
+        p.add_argument("--clear", action="append", default=[], help="a field to inherit again (repeatable)")
 
     def handle(self, *args, action, **options):
         getattr(self, f"do_{action}")(**options)
@@ -344,3 +356,37 @@ class Command(BaseCommand):
                 )
         if not CourseVersion.objects.exists():
             self.stdout.write("no courses yet: python manage.py course import PATH")
+
+    def do_policy(self, slug, exercise, release, due, late, rate, gpu_seconds, tutor, clear, **_):
+        from courses import policies
+        from courses.selectors import policy_for
+        from courses.services import policy_set
+
+        course = Course.objects.filter(slug=slug).first()
+        if course is None:
+            raise CommandError(f"no course {slug!r}")
+        fields = dict.fromkeys(clear)
+        fields.update({k: v for k, v in (("release_at", release), ("due_at", due)) if v is not None})
+        if late is not None:
+            fields["late_policy"], _, curve = late.partition(":")
+            if curve:
+                fields["late_curve"] = curve
+        pairs = [(rate, "rate_limit", "rate_window_minutes"), (tutor, "tutor_quota", "tutor_refill_seconds")]
+        for text, first, second in pairs:
+            if text is not None:
+                fields[first], _, fields[second] = text.partition("/")
+        if gpu_seconds is not None:
+            fields["gpu_seconds_per_week"] = gpu_seconds
+        if fields:
+            try:
+                policy_set(course=course, exercise_slug=exercise, user=None, **fields)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+        policy = policy_for(course=course, exercise_slug=exercise)
+        for name in policies.FIELDS:
+            value = getattr(policy, name)
+            if name in ("release_at", "due_at") and value:
+                value = policies.date_words(value)
+            elif name == "late_curve":
+                value = policies.curve_text(value) or None
+            self.stdout.write(f"{name}: {'-' if value is None else value} ({policy.sources[name]})")

@@ -140,6 +140,7 @@
     clearTimeout(saveTimer);
     saveNow();
     post(data.endpoints.submit, { kind: kind, files: currentFiles() }).then(function (r) {
+      showLimits(r.quota);
       if (r._status !== 201) {
         busy(false);
         showStatus();
@@ -151,6 +152,18 @@
       // Near the cap on queued submissions: say so now, not when the next one is refused.
       if (r.quota && r.quota.warning) note(r.quota.warning);
     }, function () { busy(false); verdict("error", "Could not reach the server. Check your connection and try again."); });
+  }
+
+  // The course's submit window and weekly GPU budget (courses/policies.py), kept current after
+  // each submit (and each refusal), so the learner sees what is left before running out.
+  function showLimits(quota) {
+    if (!quota) return;
+    [["window", "policy-window", " Run does not count."], ["gpu", "policy-gpu", ""]].forEach(function (k) {
+      var state = quota[k[0]], node = $(k[1]);
+      if (!state || !node) return;
+      node.textContent = state.message + k[2];
+      node.classList.toggle("policy-exhausted", state.left <= 0);
+    });
   }
 
   // --- the live stream ----------------------------------------------------------------------------
