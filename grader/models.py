@@ -170,7 +170,7 @@ class GradeRecord(models.Model):
 
 class Notice(models.Model):
     """Something a learner must hear about that they did not cause: a regrade changed a score.
-    Shown on their pages until read (and pushed live when they are online)."""
+    Shown at the top of every page they open until they mark it read."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
     course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="+")

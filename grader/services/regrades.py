@@ -155,24 +155,12 @@ def regrade_fold(*, submission: Submission) -> None:
             + (", no longer passing." if before.passed and not record.passed else ".")
         )
         Notice.objects.create(user=submission.user, course=submission.course, submission=submission, text=text)
-        transaction.on_commit(lambda: _push_notice(submission.user_id, text))
     Regrade.objects.filter(pk=submission.regrade_id).update(
         done=F("done") + 1, changed=F("changed") + (1 if changed else 0)
     )
     Regrade.objects.filter(pk=submission.regrade_id, done__gte=F("total"), finished_at__isnull=True).update(
         finished_at=timezone.now()
     )
-
-
-def _push_notice(user_id: int, text: str) -> None:
-    """Live, for a learner who is online (the header's socket); the stored Notice is what counts."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    try:
-        async_to_sync(get_channel_layer().group_send)(f"user.{user_id}", {"type": "user.notice", "text": text})
-    except Exception:  # a push is best effort; the stored notice is what counts
-        pass
 
 
 def notice_mark_read(*, user, notice_ids: list[int]) -> int:

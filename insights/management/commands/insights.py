@@ -33,4 +33,32 @@ class Command(BaseCommand):
             f"{len(plan)} learners, {total} submissions; first attempt: "
             + ", ".join(f"{k} {v}" for k, v in sorted(planted.items()))
         )
+        self.report(course, plan)
         self.stdout.write(f"See /courses/{course.slug}/staff/clusters/?exercise=value")
+
+    def report(self, course, plan):
+        """How the clusters line up with what was planted: each cluster's bugs (by submission), and
+        for each bug the clusters it landed in. A perfect result is one bug per cluster, one
+        cluster per bug, every implementation in it."""
+        from insights.engine import clusters_for_exercise
+
+        planted = {}
+        for p in plan:
+            for sid in p["submissions"]:
+                planted[sid] = (p["impl"], p["bug"])
+        clusters = clusters_for_exercise(course=course, exercise_slug="value")
+        seen = [c for c in clusters if set(c.submissions) & set(planted)]
+        spans = {}
+        for c in seen:
+            members = [planted[s] for s in c.submissions if s in planted]
+            bugs = Counter(bug or "correct" for _, bug in members)
+            impls = sorted({impl for impl, _ in members})
+            top, n = bugs.most_common(1)[0]
+            spans.setdefault(top, []).append(c.signature)
+            self.stdout.write(
+                f"cluster {c.signature}: {len(members)} submits, {len(c.learners)} learners, "
+                f"first failing {c.fingerprint.first_test}; bugs {dict(bugs)}; purity {n / len(members):.0%}; "
+                f"implementations {', '.join(impls)}"
+            )
+        for bug, sigs in sorted(spans.items()):
+            self.stdout.write(f"bug {bug}: {len(sigs)} cluster(s)")
