@@ -6,6 +6,7 @@ A regrade reuses the submission pipeline (the same job, runner, verdict and cond
 write): the row goes back to `queued` with its attempt bumped, pointing at the exercise row it is to
 be graded against. What differs is folded in by `regrade_fold` when the result is recorded."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from courses.models import Exercise, ExerciseProgress
 from grader.models import GradeRecord, Notice, Regrade, Submission
 
 FINISHED = (Submission.Status.GRADED, Submission.Status.ERROR)
+log = logging.getLogger(__name__)
 
 
 def grade_record(*, submission: Submission, regrade=None) -> GradeRecord:
@@ -133,6 +135,40 @@ def progress_recompute(*, user, course, exercise_slug: str) -> None:
     progress.max_score = max((r[1] or 0 for r in rows), default=progress.max_score)
     progress.status = ExerciseProgress.Status.PASSED if any(r[2] for r in rows) else ExerciseProgress.Status.ATTEMPTED
     progress.save(update_fields=["submissions", "max_score", "best_score", "status", "updated_at"])
+
+
+def regrade_not_gradable(*, submission: Submission, attempt: int, detail: str) -> bool:
+    """A regrade that could not grade (a sandbox or worker fault, too many tries) must cost the
+    learner nothing: the row goes back to the grade it had, on the exercise version that grade
+    was given on, and the regrade counts it as kept. The row still holds that grade (a regrade
+    only changes it when a gradable result arrives). Returns whether this delivery was current."""
+    last = submission.grades.order_by("-created_at", "-pk").first()
+    exercise = submission.exercise
+    if last is not None and last.version != exercise.version.number:
+        exercise = (
+            Exercise.objects.filter(
+                version__course_id=submission.course_id, version__number=last.version, slug=submission.exercise_slug
+            ).first()
+            or exercise
+        )
+    with transaction.atomic():
+        if not Submission.objects.filter(
+            pk=submission.pk, attempt=attempt, status__in=(Submission.Status.QUEUED, Submission.Status.RUNNING)
+        ).update(
+            status=Submission.Status.GRADED if submission.gradable else Submission.Status.ERROR,
+            exercise=exercise,
+            finished_at=timezone.now(),
+        ):
+            return False
+        log.warning("regrade %s kept submission %s's grade: %s", submission.regrade_id, submission.pk, detail)
+        regrade = Regrade.objects.select_for_update().get(pk=submission.regrade_id)
+        why = "could not be graded again (kept the earlier grade)"
+        regrade.skipped = {**regrade.skipped, why: regrade.skipped.get(why, 0) + 1}
+        regrade.done += 1
+        if regrade.done >= regrade.total and regrade.finished_at is None:
+            regrade.finished_at = timezone.now()
+        regrade.save(update_fields=["skipped", "done", "finished_at"])
+    return True
 
 
 def _points(score, max_score) -> str:

@@ -16,7 +16,7 @@ from courses.services import progress_record
 from gpu_runner import verdicts, wire
 from gpu_runner.events import EventStream, replay, result_event
 from grader.models import ReferenceRun, Submission
-from grader.services.regrades import grade_record, regrade_fold
+from grader.services.regrades import grade_record, regrade_fold, regrade_not_gradable
 
 log = logging.getLogger(__name__)
 ACTIVE = (Submission.Status.QUEUED, Submission.Status.RUNNING)
@@ -139,6 +139,11 @@ def submission_record_result(*, payload: dict) -> Submission | None:
         result = _infrastructure_result(submission, "the grader produced an invalid result")
         result.update(kind=submission.kind, attempt=submission.number, timing={})
     gradable = result["gradable"]
+    if not gradable and submission.regrade_id is not None:
+        # An infrastructure fault during a staff regrade: the learner keeps the grade they had.
+        regrade_not_gradable(submission=submission, attempt=payload.get("attempt"), detail=result["verdict"]["detail"])
+        submission.refresh_from_db()
+        return submission
     passed = gradable and result["status"] == "passed"
     flagged = bool((result.get("integrity") or {}).get("flagged"))
     stream = EventStream(submission.pk, submission.attempt)
@@ -204,6 +209,11 @@ def submissions_reap(*, now=None) -> dict:
     counts = {"requeued": 0, "failed": 0}
     for submission in Submission.objects.filter(status__in=ACTIVE, deadline_at__lt=now).select_related("exercise"):
         if submission.attempt >= settings.GRADER_MAX_ATTEMPTS:
+            if submission.regrade_id is not None:
+                detail = f"grading did not finish after {submission.attempt} tries"
+                if regrade_not_gradable(submission=submission, attempt=submission.attempt, detail=detail):
+                    counts["failed"] += 1
+                continue
             result = _infrastructure_result(submission, f"grading did not finish after {submission.attempt} tries")
             result.update(kind=submission.kind, attempt=submission.number, timing={})
             if Submission.objects.filter(pk=submission.pk, attempt=submission.attempt, status__in=ACTIVE).update(

@@ -235,7 +235,12 @@ def _refuse_locked(submission: Submission, message: str) -> None:
     passed one: it is not gradable (no attempt used), and says why."""
     from gpu_runner import verdicts
     from gpu_runner.events import EventStream
+    from grader.services.regrades import regrade_not_gradable
     from grader.services.results import result_event
+
+    if submission.regrade_id is not None:  # a staff regrade: the learner keeps the grade they had
+        regrade_not_gradable(submission=submission, attempt=submission.attempt, detail=message)
+        return
 
     tests = [{**t, "name": t.get("title") or t["id"]} for t in submission.exercise.spec["tests"]]
     result = verdicts.infrastructure_result(tests=tests, message=message)
