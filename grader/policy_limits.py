@@ -15,10 +15,11 @@ from django.utils import timezone
 from courses import policies
 from courses import selectors as course_selectors
 from courses.models import Membership
+from gpu_runner import contract
 from grader.models import Submission
 from grader.services.errors import SubmissionClosed, SubmissionLimited
 
-GPU_QUEUE = "grade.gpu"
+GPU_QUEUE = contract.QUEUE_GPU
 
 
 def exempt(*, user, course) -> bool:
