@@ -31,6 +31,7 @@ $(BIN)/python:
 
 $(VENV)/.base-installed: requirements/base.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/base.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	@$(BIN)/python tools/registry_assets.py --dest $(MIRROR)
 	@touch $@
 

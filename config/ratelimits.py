@@ -39,6 +39,8 @@ POLICIES: dict[str, Window] = {
     # A loop that submits as fast as it can must not fill the queues for everyone else.
     "submission.user": Window(30, 60, "submissions"),
     "tutor.leak_check": Window(60, 60, "tutor code checks"),
+    # Each personal API token: a script in a loop slows itself down, not the site.
+    "api.token": Window(120, 60, "API requests with this token"),
 }
 
 # name -> default cap. Settings can override one: RATE_CAPS = {"submission.active": 5}.

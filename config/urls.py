@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api import v1
 from config import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", v1.api.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("frontend.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.views import authoring, courses, exercises, pages, staff, staff_engine, tutor
+from frontend.views import authoring, courses, exercises, pages, staff, staff_engine, tokens, tutor
 from frontend.views.policies import staff_policies
 
 urlpatterns = [
@@ -53,6 +53,9 @@ urlpatterns = [
     path("courses/<slug:slug>/staff/replays/<int:replay_id>/", staff_engine.replay, name="staff_replay"),
     path("submissions/<int:submission_id>/clear-flag/", staff.flag_clear, name="submission_flag_clear"),
     path("notices/read/", staff.notices_read, name="notices_read"),
+    path("settings/tokens/", tokens.tokens, name="api_tokens"),
+    path("settings/tokens/new/", tokens.token_new, name="api_token_new"),
+    path("settings/tokens/<int:token_id>/revoke/", tokens.token_delete, name="api_token_revoke"),
     path(
         "courses/<slug:slug>/staff/conversations/<int:conversation_id>/", staff.conversation, name="staff_conversation"
     ),

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "gpu_runner",
     "tutor",
     "insights",
+    "api",
     "frontend",
 ]
 

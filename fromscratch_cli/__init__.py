@@ -1,0 +1,1 @@
+"""`fromscratch`: work on From Scratch exercises in your own editor, terminal or notebook."""
