@@ -11,7 +11,7 @@ from grader.tests.test_pipeline import SOLUTION
 from tests.services import Worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.sandbox]
-QUEUE = "grade.cpu.priority-test"
+QUEUE = "grade.cpu.prio"  # Submission.queue holds 20 characters
 
 
 def test_learner_job_overtakes_a_queued_regrade(
