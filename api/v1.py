@@ -230,6 +230,36 @@ def events(request, submission_id: int, after: int = 0):
     return {"finished": sub.finished, "events": found}
 
 
+@api.get(
+    "/submissions/{submission_id}/stream",
+    response={200: None, **ERRORS},
+    tags=["submissions"],
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "text/event-stream",
+                "content": {"text/event-stream": {"schema": {"type": "object"}}},
+            }
+        }
+    },
+)
+def stream(request, submission_id: int, after: int = 0):
+    """Server-sent events: each event as `id: <seq>`, `event: <type>`, `data: <json>`, then
+    `event: end` once the submission is finished. Resume with ?after=<last id>."""
+    from django.http import StreamingHttpResponse
+
+    from api.stream import sse
+
+    need(request, "read")
+    sub = grader_selectors.submission_get_for_user(user=request.user, submission_id=submission_id)
+    if after < 0:
+        raise Refused(400, "after: must be 0 or more")
+    response = StreamingHttpResponse(sse(sub.pk, after), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass events through as they come
+    return response
+
+
 @api.get("/courses/{slug}/progress", response={200: list[s.ProgressOut], **ERRORS}, tags=["progress"])
 def progress(request, slug: str):
     need(request, "read")

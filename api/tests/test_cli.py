@@ -108,3 +108,40 @@ def test_the_terminal_path(asgi_server, celery_worker, course, student, student_
     student_client.post(f"/settings/tokens/{ApiToken.objects.get(name='terminal').pk}/revoke/")
     code, out = fromscratch("status", home=home, cwd=folder)
     assert code == 2 and out.strip().startswith("fromscratch: token “terminal” was revoked on"), out
+
+
+def test_server_sent_events_follow_a_submission(asgi_server, celery_worker, course, student):
+    """A script submits with its token and reads the stream: every event once, in order, then `end`."""
+    import urllib.request
+
+    from accounts.tokens import token_create
+
+    _, token = token_create(user=student, name="sse", scopes=["read", "submit"])
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    body = json.dumps({"files": {"stats.py": SOLUTION}}).encode()
+    request = urllib.request.Request(
+        f"{asgi_server}/api/v1/courses/demo/exercises/mean/submissions", data=body, headers=headers, method="POST"
+    )
+    sub = json.loads(urllib.request.urlopen(request, timeout=30).read())
+    stream = urllib.request.urlopen(
+        urllib.request.Request(f"{asgi_server}/api/v1/submissions/{sub['id']}/stream", headers=headers), timeout=120
+    )
+    assert stream.headers["Content-Type"].startswith("text/event-stream")
+    frames, current = [], {}
+    for raw in stream:
+        line = raw.decode().rstrip("\n")
+        if not line:
+            if current:
+                frames.append(current)
+            if current.get("event") == "end":
+                break
+            current = {}
+        elif not line.startswith(":"):
+            key, _, value = line.partition(": ")
+            current[key] = value
+    ids = [int(f["id"]) for f in frames if "id" in f]
+    assert ids == list(range(1, len(ids) + 1))
+    kinds = [f["event"] for f in frames]
+    assert kinds[0] == "queued" and "result" in kinds and kinds[-2:] == ["recorded", "end"]
+    result = next(json.loads(f["data"]) for f in frames if f["event"] == "result")
+    assert result["status"] == "passed"
