@@ -28,6 +28,8 @@ def tokens(request, created=None):
 def token_new(request):
     days = request.POST.get("days", "90")
     try:
+        if days != "never" and not days.isdigit():
+            raise ValueError("expires: choose a number of days or never")
         _token, text = token_create(
             user=request.user,
             name=request.POST.get("name", ""),
@@ -35,7 +37,7 @@ def token_new(request):
             days=None if days == "never" else int(days),
         )
     except ValueError as exc:
-        messages.error(request, str(exc) if "invalid literal" not in str(exc) else "days: choose a number of days")
+        messages.error(request, str(exc))
         return redirect("api_tokens")
     # Shown once, in this response: the clear text is never stored, not even in the session.
     return tokens(request, created=text)
