@@ -83,6 +83,12 @@ def install(emit, *, harness_dir: str, work_dir: str, events_fd: int):
             return "harness"
         if filename in st["tests"]:
             return "test"
+        # The installed libraries before /tmp: outside the sandbox (`fromscratch test`, unsafe
+        # local) an environment may live under /tmp, and torch's own frames are not the
+        # learner's. Inside it they are /venv/lib/, read-only; a learner file compiled under such
+        # a name is reported by the audit hook ("disguise") before it can run.
+        if filename.startswith(_LIBRARY_PREFIXES):
+            return "library"
         if filename.startswith(work_prefix) or filename.startswith("/tmp/"):
             return "learner"
         return "library"
