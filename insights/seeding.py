@@ -1,6 +1,7 @@
 """A seeded cohort for the course data engine: learners who submit the four independently written
 implementations of the `value` exercise in insights/seed/value/, correct or with one of four bugs
-planted by hand into each (BUGS.toml says which tests each bug fails, as measured). Every
+planted by hand into each (patches against that implementation's correct.py; BUGS.toml says which
+tests each bug fails, as measured). Every
 submission goes through the real pipeline (submission_create → queue → worker → sandbox).
 
 Each learner's copy is disguised (a header comment of their own, a different number of blank
@@ -14,12 +15,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from courses.format import patches
+
 SEED_DIR = Path(__file__).resolve().parent / "seed" / "value"
 LEARNER_FILE = "micrograd/engine.py"
 HEADERS = [
     "# my micrograd engine",
     "# autograd exercise, second try",
-    "# TODO: tidy up later",
+    "# tidy this up later",
     "# written after the derivatives lesson",
     "# scalar autodiff",
     "",
@@ -41,9 +44,11 @@ def variants() -> list[Variant]:
     meta = bugs()
     out = []
     for impl in meta["implementations"]:
-        out.append(Variant(impl, None, (SEED_DIR / impl / "correct.py").read_text()))
+        correct = (SEED_DIR / impl / "correct.py").read_text()
+        out.append(Variant(impl, None, correct))
         for bug in meta["bugs"]:
-            out.append(Variant(impl, bug, (SEED_DIR / impl / f"{bug}.py").read_text()))
+            hunks = patches.parse((SEED_DIR / impl / f"{bug}.patch").read_text())[LEARNER_FILE]
+            out.append(Variant(impl, bug, patches.apply(correct, hunks)))
     return out
 
 
