@@ -16,13 +16,14 @@ MIRROR := $(abspath var/mirror)
 COURSE_ASSETS_DIR ?= $(subst $(eval) ,:,$(strip $(abspath $(firstword $(wildcard ../shared/data /work/shared/data))) $(MIRROR)))
 export COURSE_ASSETS_DIR
 
-.PHONY: help run test test-unit test-e2e lint format bench course-full frontend clean
+.PHONY: help run test test-unit test-e2e lint format bench fuzz-api course-full frontend clean
 
 help:
 	@echo "make run    - the whole platform at http://$(HOST):$(PORT) (SQLite, own Redis, worker, flagship course)"
 	@echo "make test   - install test dependencies and run the whole suite (unit, integration, browser)"
 	@echo "make lint   - ruff"
 	@echo "make bench  - grading latency benchmark (bench/grading_latency.py)"
+	@echo "make fuzz-api [EXAMPLES=500] - the API's schemathesis contract test, far longer than in the suite"
 	@echo "make course-full EXERCISE=wavenet [FILES=dir] - an exercise's full-size training run ([full])"
 
 $(BIN)/python:
@@ -65,6 +66,10 @@ format: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	@$(BIN)/python bench/grading_latency.py
+
+EXAMPLES ?= 500
+fuzz-api: $(VENV)/.test-installed
+	@API_FUZZ_EXAMPLES=$(EXAMPLES) $(BIN)/python tools/testrun.py --no-e2e -- api/tests/test_contract.py
 
 # Graders train at CI size; the lecture-sized runs are long (minutes to hours on a CPU) and live here.
 COURSE ?= content/zero-to-gpt

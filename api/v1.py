@@ -3,7 +3,7 @@ goes through the same permission gates and services as the pages, and shapes the
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from ninja import File, NinjaAPI, UploadedFile
+from ninja import File, NinjaAPI, Query, UploadedFile
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import Status
 
@@ -11,7 +11,7 @@ from api import schemas as s
 from api.auth import Refused, TokenAuth, need
 from courses import selectors as course_selectors
 from courses.models import ExerciseProgress, Membership
-from gpu_runner.events import replay
+from gpu_runner.events import MAX_SEQ, replay
 from grader import prerequisites
 from grader import selectors as grader_selectors
 from grader import services as grader_services
@@ -216,13 +216,11 @@ def submission(request, submission_id: int):
 
 
 @api.get("/submissions/{submission_id}/events", response={200: s.EventsOut, **ERRORS}, tags=["submissions"])
-def events(request, submission_id: int, after: int = 0):
+def events(request, submission_id: int, after: int = Query(0, ge=0, le=MAX_SEQ)):
     """The submission's events after sequence number `after`: poll until `finished` (the
     websocket /ws/submissions/<id>/ streams the same events to a browser)."""
     need(request, "read")
     sub = grader_selectors.submission_get_for_user(user=request.user, submission_id=submission_id)
-    if after < 0:
-        raise Refused(400, "after: must be 0 or more")
     found = replay(sub.pk, after) if not sub.finished else []
     if not found:
         sub.refresh_from_db(fields=["events", "status"])
@@ -243,7 +241,7 @@ def events(request, submission_id: int, after: int = 0):
         }
     },
 )
-def stream(request, submission_id: int, after: int = 0):
+def stream(request, submission_id: int, after: int = Query(0, ge=0, le=MAX_SEQ)):
     """Server-sent events: each event as `id: <seq>`, `event: <type>`, `data: <json>`, then
     `event: end` once the submission is finished. Resume with ?after=<last id>."""
     from django.http import StreamingHttpResponse
@@ -252,8 +250,6 @@ def stream(request, submission_id: int, after: int = 0):
 
     need(request, "read")
     sub = grader_selectors.submission_get_for_user(user=request.user, submission_id=submission_id)
-    if after < 0:
-        raise Refused(400, "after: must be 0 or more")
     response = StreamingHttpResponse(sse(sub.pk, after), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass events through as they come

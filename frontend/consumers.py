@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
-from gpu_runner.events import group_name, replay
+from gpu_runner.events import MAX_SEQ, group_name, replay
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -103,8 +103,8 @@ class SubmissionConsumer(JsonConsumer):
             await self.send_json({"type": "error", "error": f"unknown message type {content['type']!r}; send resume"})
             return
         after = content.get("after", 0)
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            await self.send_json({"type": "error", "error": "resume.after must be a non-negative integer"})
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_SEQ:
+            await self.send_json({"type": "error", "error": f"resume.after must be an integer from 0 to {MAX_SEQ}"})
             return
         self.replaying = True
         for event in await database_sync_to_async(self._backlog)(after):

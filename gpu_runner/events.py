@@ -23,6 +23,10 @@ from django.conf import settings
 from gpu_runner.wire import jsonsafe
 
 LOG_TTL_SECONDS = 7 * 24 * 3600
+# The largest sequence number a client may resume after: a JavaScript safe integer, so a browser
+# can hold it exactly, and far below Redis's signed 64-bit list indices (a larger index is a Redis
+# error, not an empty answer: schemathesis found it through the API).
+MAX_SEQ = 2**53 - 1
 # The fields of a result that the `result` event carries (docs/result-schema.md, "Live events").
 RESULT_EVENT_KEYS = (
     "status",
@@ -140,6 +144,8 @@ def _client():
 
 def replay(submission_id: int, after_seq: int = 0) -> list[dict]:
     """Logged events with seq > after_seq, in order."""
+    if after_seq > MAX_SEQ:
+        return []  # past any log that can exist
     raw = _client().lrange(log_key(submission_id), max(after_seq, 0), -1)
     return [{**json.loads(body), "seq": after_seq + i + 1} for i, body in enumerate(raw)]
 

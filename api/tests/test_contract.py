@@ -2,6 +2,8 @@
 operation, with a valid token and without, must never get a server error, and every response
 must have a documented status, content type and shape."""
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -74,7 +76,10 @@ def tokens(db, course, student, make_user, settings):
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# 25 examples per operation in the suite; `make fuzz-api` runs the same test far longer.
+@settings(
+    max_examples=int(os.environ.get("API_FUZZ_EXAMPLES", "25")), deadline=None, suppress_health_check=list(HealthCheck)
+)
 def test_no_server_errors_and_the_document_holds(case, tokens, django_capture_on_commit_callbacks):
     generated = dict(case.path_parameters or {})
     real = {k: tokens["path"].get(k, v) for k, v in generated.items()}

@@ -35,3 +35,17 @@ async def test_sockets_by_role(world, make_user, kind):  # noqa: F811
         assert connected, allowed
     for refused in (people["outsider"], other_student):
         assert await _connect(path, refused) == (False, 4403), refused.username
+
+
+async def test_resume_points_out_of_range_get_an_error_frame(world):  # noqa: F811
+    """A resume point Redis cannot index (2**63) is refused in a frame, not a crashed socket."""
+    headers = await database_sync_to_async(session_headers)(world["people"]["student"])
+    comm = WebsocketCommunicator(application, f"/ws/submissions/{world['sub'].pk}/", headers=headers)
+    assert (await comm.connect())[0]
+    for after in (2**63, -1, "3"):
+        await comm.send_json_to({"type": "resume", "after": after})
+        reply = await comm.receive_json_from(timeout=5)
+        assert reply["type"] == "error" and "resume.after must be an integer from 0 to" in reply["error"]
+    await comm.send_json_to({"type": "resume", "after": 2**53 - 1})
+    assert await comm.receive_nothing(timeout=0.5)
+    await comm.disconnect()
