@@ -28,6 +28,11 @@ urlpatterns = [
     path("courses/<slug:slug>/author/export/", authoring.export, name="author_export"),
     path("courses/<slug:slug>/versions/", authoring.versions, name="course_versions"),
     path("courses/<slug:slug>/versions/<int:number>/publish/", authoring.version_publish, name="version_publish"),
+    path(
+        "courses/<slug:slug>/versions/<int:number>/expected-values/",
+        authoring.version_references,
+        name="version_references",
+    ),
     path("courses/<slug:slug>/staff/policies/", staff_policies, name="staff_policies"),
     # TAs and instructors
     path("courses/<slug:slug>/staff/", staff.overview, name="staff_overview"),

@@ -35,7 +35,9 @@ def pool() -> WarmPool:
     global _pool
     if _pool is None:
         Path(settings.DATASET_CACHE_DIR).mkdir(parents=True, exist_ok=True)
-        _pool = WarmPool(Launcher(sandbox_config()), enabled=settings.GRADER_WARM_POOL)
+        _pool = WarmPool(
+            Launcher(sandbox_config()), enabled=settings.GRADER_WARM_POOL, depth=settings.GRADER_WARM_DEPTH
+        )
         atexit.register(_pool.close)
     return _pool
 

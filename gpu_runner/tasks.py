@@ -33,7 +33,8 @@ def run_job(job: dict) -> None:
     from config.celery import app
 
     sid, attempt = job.get("submission_id"), job.get("attempt")
-    if sid is not None and _delivery_count(sid, attempt) > settings.GRADER_MAX_ATTEMPTS:
+    deliveries = _delivery_count(sid, attempt) if sid is not None else 1
+    if deliveries > settings.GRADER_MAX_ATTEMPTS:
         payload = {
             "submission_id": sid,
             "attempt": attempt,
@@ -45,10 +46,10 @@ def run_job(job: dict) -> None:
         return
     # The replacement spare starts after the result is out, not before (pool.refills_after).
     with runtime.pool().refills_after():
-        _run_and_report(app, job, sid, attempt)
+        _run_and_report(app, job, sid, attempt, deliveries)
 
 
-def _run_and_report(app, job, sid, attempt) -> None:
+def _run_and_report(app, job, sid, attempt, deliveries=1) -> None:
     if job.get("reply_to"):
         # A check someone is waiting for (the tutor's leak check): answer on a Redis list, not
         # to the database side. No events: nobody watches a stream for it.
@@ -71,6 +72,21 @@ def _run_and_report(app, job, sid, attempt) -> None:
                 queue=contract.QUEUE_GRADER,
             )
         return
+    if job.get("kind") == "reference" and sid is None:
+        # A warm-up after a publish: the reference alone, its observations (or why it could not
+        # run) to the database side, which caches them for every learner of that exercise.
+        payload = execute(
+            job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR, mirror_dir=settings.COURSE_ASSETS_DIR
+        )
+        record = {
+            "content_hash": job["exercise"]["content_hash"],
+            "reference_device": payload.get("reference_device") or payload.get("device") or "cpu",
+            "reference_events": payload.get("reference_events") or [],
+            "error": payload.get("dataset_error") or payload.get("infrastructure_error") or "",
+            "warm_version": job.get("warm_version"),
+        }
+        app.send_task(contract.RECORD_REFERENCE, args=[record], queue=contract.QUEUE_GRADER)
+        return
     if job.get("report_outcome") is not None:
         # A staff replay (a candidate version against a past submission): graded exactly like a
         # submission, reported to its own task, streamed to nobody.
@@ -82,6 +98,11 @@ def _run_and_report(app, job, sid, attempt) -> None:
         app.send_task(contract.RECORD_REPLAY, args=[payload], queue=contract.QUEUE_GRADER)
         return
     stream = EventStream(sid, attempt) if sid is not None else None
+    if stream is not None and deliveries > 1:
+        # The worker grading this attempt was lost mid-run (kill -9, out of memory), so the log
+        # may already hold some of its tests: say that grading starts again, so a client (and a
+        # reader of the stored log) counts only what follows.
+        stream.emit("restarted", delivery=deliveries, max_deliveries=settings.GRADER_MAX_ATTEMPTS)
     if sid is not None:
         app.send_task(contract.SUBMISSION_STARTED, args=[sid, attempt], queue=contract.QUEUE_GRADER)
     payload = execute(

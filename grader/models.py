@@ -102,6 +102,9 @@ class ReferenceRun(models.Model):
     content_hash = models.CharField(max_length=64)
     device = models.CharField(max_length=8)
     events = models.JSONField()
+    # Why the last warm-up of this exercise failed (the reference does not pass its own tests, a
+    # dataset is missing): shown to instructors on the versions page; cleared by a good run.
+    error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

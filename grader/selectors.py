@@ -124,3 +124,28 @@ def lesson_figures(*, user, course, rows: list[dict]) -> list[dict]:
         figure = next((f for f in figures if isinstance(f, dict)), None)
         filled.append({**row, "label": row.get("label") or row["name"], "figure": figure})
     return filled
+
+
+def references_status(*, version) -> dict:
+    """For instructors: which exercises of `version` have every test's expected values cached
+    (their first learner takes the warm path), which are still being computed, which failed."""
+    from grader.models import ReferenceRun
+    from grader.services.references import covered_tests
+
+    exercises = list(version.exercises.all())
+    rows: dict[str, list] = {}
+    for content_hash, events, error in ReferenceRun.objects.filter(
+        content_hash__in={e.content_hash for e in exercises}
+    ).values_list("content_hash", "events", "error"):
+        rows.setdefault(content_hash, []).append((events, error))
+    ready, pending, failed = [], [], []
+    for exercise in exercises:
+        found = rows.get(exercise.content_hash, [])
+        wanted = {t["id"] for t in exercise.spec.get("tests") or []}
+        if wanted <= covered_tests(events for events, _ in found):
+            ready.append(exercise.slug)
+        elif any(error for _, error in found):
+            failed.append({"slug": exercise.slug, "error": next(error for _, error in found if error)})
+        else:
+            pending.append(exercise.slug)
+    return {"total": len(exercises), "ready": ready, "pending": pending, "failed": failed}

@@ -200,6 +200,10 @@ GRADER_MAX_ATTEMPTS = env.int("GRADER_MAX_ATTEMPTS", default=3)
 # A submission still queued after this long is re-enqueued by the reaper (a lost message).
 GRADER_QUEUE_TIMEOUT_SECONDS = env.int("GRADER_QUEUE_TIMEOUT_SECONDS", default=600)
 GRADER_WARM_POOL = env.bool("GRADER_WARM_POOL", default=True)
+# Compute every exercise's expected values when a version is stored or published (grader/services/references.py).
+GRADER_WARM_REFERENCES = env.bool("GRADER_WARM_REFERENCES", default=True)
+# Ready spares per kind per worker process (bench/warm_spares.py: back-to-back torch jobs).
+GRADER_WARM_DEPTH = env.int("GRADER_WARM_DEPTH", default=2)
 COURSE_ASSETS_DIR = env.str("COURSE_ASSETS_DIR", default="")
 DATASET_CACHE_DIR = VAR_DIR / "datasets"
 
@@ -225,6 +229,9 @@ TUTOR_LEAK_CHECK_QUEUE = env.str("TUTOR_LEAK_CHECK_QUEUE", default="grade.cpu")
 HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 # Workers are pinged at most once per this many seconds, however often /healthz is asked.
 HEALTHZ_PING_SECONDS = env.int("HEALTHZ_PING_SECONDS", default=5)
+# /metrics (insights/metrics.py) for a Prometheus holding this bearer token, or a superuser's
+# session; empty: superusers only. It reveals load, so it is never public.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

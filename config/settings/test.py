@@ -24,5 +24,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{KEY_PREFIX.strip(':')}.sqlite3")}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 GRADER_WARM_POOL = env.bool("GRADER_WARM_POOL", default=False)
+# Off in the suite: most tests walk the cold paths on purpose (a warm-up racing them would make
+# which path ran a matter of timing); grader/tests/test_reference_warmup.py turns it on.
+GRADER_WARM_REFERENCES = env.bool("GRADER_WARM_REFERENCES", default=False)
+# One spare per kind in the suite's workers: a second torch spare per process costs CI start-up
+# time on two cores and no test depends on it.
+GRADER_WARM_DEPTH = env.int("GRADER_WARM_DEPTH", default=1)
 # Every test page, the browser tests' included, is served under the production CSP.
 CSP_ENABLED = env.bool("DJANGO_CSP", default=True)

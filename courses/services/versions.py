@@ -10,6 +10,7 @@ from courses import rendering
 from courses.format.tree import CourseTree, Problem, manifest_hash
 from courses.format.validate import validate
 from courses.models import Blob, Course, CourseVersion, Exercise, Lesson, Module
+from courses.signals import version_ready
 
 
 class CourseInvalid(Exception):
@@ -154,6 +155,7 @@ def version_import(
                 spec={k: v for k, v in ex.items() if not k.startswith("_")},
                 content_hash=_exercise_hash(ex, manifest, spec),
             )
+    transaction.on_commit(lambda: version_ready.send(sender=CourseVersion, version=version))
     return version, True
 
 
@@ -166,6 +168,7 @@ def version_publish(*, version: CourseVersion, user=None) -> CourseVersion:
         version.published_at = locked.published_at = timezone.now()
         locked.save(update_fields=["status", "published_at"])
     Course.objects.filter(pk=version.course_id).update(published_version=version)
+    transaction.on_commit(lambda: version_ready.send(sender=CourseVersion, version=version))
     # Keep the caller's objects current too (the course they hold is what they render next).
     version.course.published_version = version
     return version

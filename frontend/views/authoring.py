@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses import rendering, selectors, services
@@ -152,7 +152,8 @@ def publish(request, slug):
     if created:
         messages.success(
             request,
-            f"Published version {version.number}. Learners see it now; earlier submissions keep pointing at the version they were graded on.",
+            f"Published version {version.number}. Learners see it now; earlier submissions keep pointing at the version they were graded on. "
+            "Expected values of changed exercises are being computed: see Versions.",
         )
     else:
         messages.info(request, f"Nothing changed since version {version.number}; it is published.")
@@ -174,14 +175,33 @@ def export(request, slug):
 
 @login_required
 def versions(request, slug):
+    from grader.selectors import references_status
+
     course = selectors.course_get_for_user(user=request.user, slug=slug, role=INSTRUCTOR)
+    latest = course.versions.order_by("-number").first()
     return render(
         request,
         "frontend/versions.html",
         {
             "course": course,
             "versions": course.versions.select_related("created_by").order_by("-number"),
+            "latest": latest,
+            "references": references_status(version=latest) if latest else None,
         },
+    )
+
+
+@login_required
+def version_references(request, slug, number):
+    """The expected-values panel of one version (polled by the versions page while computing)."""
+    from grader.selectors import references_status
+
+    course = selectors.course_get_for_user(user=request.user, slug=slug, role=INSTRUCTOR)
+    version = get_object_or_404(CourseVersion, course=course, number=number)
+    return render(
+        request,
+        "frontend/partials/version_references.html",
+        {"course": course, "version": version, "status": references_status(version=version)},
     )
 
 

@@ -1,4 +1,4 @@
-"""A warm pool: sandboxed harness processes started ahead of time, one per kind of job.
+"""A warm pool: sandboxed harness processes started ahead of time, `depth` per kind of job.
 
 A spare has already paid for the interpreter, the sandbox set-up and `import torch` (about 2 s
 on these machines) and waits on its stdin for one job; it is used once and thrown away, and a
@@ -20,11 +20,14 @@ class SandboxUnavailable(RuntimeError):
 
 
 class WarmPool:
-    def __init__(self, launcher: Launcher, *, enabled: bool = True, ready_timeout: float = 90.0):
+    def __init__(self, launcher: Launcher, *, enabled: bool = True, ready_timeout: float = 90.0, depth: int = 1):
         self.launcher = launcher
         self.enabled = enabled
         self.ready_timeout = ready_timeout
-        self.spares: dict[tuple, Spare] = {}
+        # Spares kept ready per kind. Two, so that a job arriving while the replacement for the
+        # last one still imports torch (~1.5 s) takes the other one instead of waiting.
+        self.depth = max(1, depth)
+        self.spares: dict[tuple, list[Spare]] = {}
         self._deferred: list[dict] | None = None
 
     @staticmethod
@@ -34,10 +37,7 @@ class WarmPool:
     def take(self, *, preload=(), gpu=False, work_mb=None, data=None) -> Spare:
         """A ready spare; `data` ({declared name: cached file}) is linked into its /data."""
         work_mb = work_mb or self.launcher.config.work_mb
-        spare = self.spares.pop(self.key(preload, gpu, work_mb), None)
-        if spare is not None and not spare.alive():
-            spare.kill()
-            spare = None
+        spare = self._pop(self.key(preload, gpu, work_mb))
         if spare is None:
             spare = self.launcher.spawn(preload=tuple(preload), gpu=gpu, work_mb=work_mb)
         if not spare.wait_ready(self.ready_timeout):
@@ -76,20 +76,38 @@ class WarmPool:
             return
         work_mb = work_mb or self.launcher.config.work_mb
         key = self.key(preload, gpu, work_mb)
-        if key in self.spares and self.spares[key].alive():
-            return
-        try:
-            self.spares[key] = self.launcher.spawn(preload=tuple(preload), gpu=gpu, work_mb=work_mb)
-        except OSError as exc:  # a failed refill only costs the next job a cold start
-            log.warning("could not start a warm spare: %s", exc)
+        kept = self.spares.setdefault(key, [])
+        for dead in [s for s in kept if not s.alive()]:
+            dead.kill()
+            kept.remove(dead)
+        while len(kept) < self.depth:
+            try:
+                kept.append(self.launcher.spawn(preload=tuple(preload), gpu=gpu, work_mb=work_mb))
+            except OSError as exc:  # a failed refill only costs the next job a cold start
+                log.warning("could not start a warm spare: %s", exc)
+                return
+
+    def _pop(self, key) -> Spare | None:
+        """The oldest live spare of this kind, ready ones first (the oldest has had longest to
+        import torch); dead ones are dropped."""
+        kept = self.spares.get(key) or []
+        for dead in [s for s in kept if not s.alive()]:
+            dead.kill()
+            kept.remove(dead)
+        if not kept:
+            return None
+        spare = next((s for s in kept if s.wait_ready(0)), kept[0])
+        kept.remove(spare)
+        return spare
 
     def ready(self) -> dict:
-        """Which spares are ready now (non-blocking), for health and benchmarks."""
-        return {key: spare.wait_ready(0) for key, spare in self.spares.items()}
+        """How many spares of each kind are ready now (non-blocking), for health and benchmarks."""
+        return {key: sum(s.wait_ready(0) for s in kept) for key, kept in self.spares.items()}
 
     def close(self) -> None:
-        for spare in self.spares.values():
-            spare.kill()
+        for kept in self.spares.values():
+            for spare in kept:
+                spare.kill()
         self.spares.clear()
 
 

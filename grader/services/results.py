@@ -42,9 +42,10 @@ def reference_store(*, content_hash: str, device: str, events: list) -> None:
             return
         have = set(verdicts.summarize(row.events)["tests"])
         new = [e for e in events if e.get("test") not in have and e.get("t") not in ("done", "load", "syntax")]
-        if new:
+        if new or row.error:
             row.events = row.events + new
-            row.save(update_fields=["events"])
+            row.error = ""  # a good run answers an earlier failed warm-up
+            row.save(update_fields=["events", "error"])
 
 
 def _wall(spec: dict) -> float:

@@ -55,6 +55,7 @@ class Command(BaseCommand):
         p = sub.add_parser("import", help="import a folder as a new version")
         p.add_argument("path")
         p.add_argument("--publish", action="store_true")
+        p.add_argument("--wait", type=int, default=0, metavar="S", help="wait up to S s for expected values")
         p = sub.add_parser("export", help="write a version out as a folder")
         p.add_argument("slug")
         p.add_argument("path")
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         p = sub.add_parser("publish", help="publish a version")
         p.add_argument("slug")
         p.add_argument("--version", type=int, default=None)
+        p.add_argument("--wait", type=int, default=0, metavar="S", help="wait up to S s for expected values")
         sub.add_parser("rollback", help="publish the previous published version").add_argument("slug")
         sub.add_parser("list", help="list courses and versions")
         p = sub.add_parser("policy", help="show or set a course's (or an exercise's) dates and limits")
@@ -254,7 +256,26 @@ class Command(BaseCommand):
                 "the full-size run did not reach its bounds: " + "; ".join(out["unmet"] or [run.verdict])
             )
 
-    def do_import(self, path, publish, **_):
+    def _references(self, version, wait: int) -> None:
+        """Say how far the expected values of `version` are (computed on the workers after the
+        import), waiting up to `wait` seconds for them: the first learner of a ready exercise
+        does not wait for the reference."""
+        from grader.selectors import references_status
+
+        deadline = time.monotonic() + wait
+        while True:
+            status = references_status(version=version)
+            if not status["pending"] or time.monotonic() >= deadline:
+                break
+            time.sleep(1)
+        line = f"expected values: {len(status['ready'])}/{status['total']} exercises ready"
+        if status["pending"]:
+            line += f"; computing on the workers: {', '.join(status['pending'])}"
+        self.stdout.write(line)
+        for failed in status["failed"]:
+            self.stderr.write(f"{failed['slug']}: expected values could not be computed: {failed['error']}")
+
+    def do_import(self, path, publish, wait=0, **_):
         from courses.services import CourseInvalid, version_import, version_publish
 
         tree, problems = load(path)
@@ -274,6 +295,7 @@ class Command(BaseCommand):
             version_publish(version=version)
             self.stdout.write(self.style.SUCCESS(f"published {version}"))
         self._fetch_datasets(version.meta.get("datasets") or {})
+        self._references(version, wait)
 
     def _version(self, slug, number):
         course = Course.objects.filter(slug=slug).first()
@@ -326,12 +348,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"{name}: ok ({target})")
         return failures
 
-    def do_publish(self, slug, version, **_):
+    def do_publish(self, slug, version, wait=0, **_):
         from courses.services import version_publish
 
         v = version_publish(version=self._version(slug, version))
         self.stdout.write(self.style.SUCCESS(f"published {v}"))
         self._fetch_datasets(v.meta.get("datasets") or {})
+        self._references(v, wait)
 
     def do_rollback(self, slug, **_):
         from courses.services import version_rollback
