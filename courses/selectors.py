@@ -5,6 +5,10 @@ object or raise. A course the user may not see is a 404 (its existence is not re
 the user sees but lacks the role for is a 403.
 """
 
+import copy
+import threading
+from collections import OrderedDict
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404
@@ -23,11 +27,17 @@ def role_for(*, user, course: Course) -> str | None:
         return None
     if user.is_staff:
         return Role.INSTRUCTOR
-    cache = getattr(user, "_course_roles", None)
+    membership = _membership(user, course)
+    return membership.role if membership is not None else None
+
+
+def _membership(user, course: Course) -> Membership | None:
+    """The user's membership row, read once per request (the role gate and the page both need it)."""
+    cache = getattr(user, "_course_memberships", None)
     if cache is None:
-        cache = user._course_roles = {}
+        cache = user._course_memberships = {}
     if course.pk not in cache:
-        cache[course.pk] = Membership.objects.filter(user=user, course=course).values_list("role", flat=True).first()
+        cache[course.pk] = Membership.objects.filter(user=user, course=course).first()
     return cache[course.pk]
 
 
@@ -55,6 +65,7 @@ def course_get_for_user(*, user, slug: str, role: str | None = None) -> Course:
 def version_for_learner(*, course: Course) -> CourseVersion:
     if course.published_version is None:
         raise Http404("This course has no published version yet.")
+    course.published_version.course = course  # so `version.course` costs no query
     return course.published_version
 
 
@@ -66,11 +77,49 @@ def course_list_visible(*, user) -> list[Course]:
 def membership_get(*, user, course: Course) -> Membership | None:
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, course=course).first()
+    return _membership(user, course)
+
+
+# --- a version's structure, kept per process --------------------------------------------------
+# A version's modules, lessons and exercises never change once imported (new content is a new
+# version), so each web process keeps what it has read of them: every lesson and exercise page
+# needs the reading order (all 45 items of the flagship course) and its own row, and reading those
+# each time was most of a page's cost (bench/web.py). Keyed by what identifies the content too, so
+# a primary key reused after a rolled-back test transaction never serves another version's rows.
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 512
+
+
+def _memo(version: CourseVersion, name: tuple, build):
+    key = (version.pk, version.content_hash, version.created_at, *name)
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return _MEMO[key]
+    value = build()
+    with _MEMO_LOCK:
+        _MEMO[key] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
+
+
+def _private(instance):
+    """A copy of a kept row for one request: what the caller sets on it stays theirs."""
+    mine = copy.copy(instance)
+    mine._state = copy.copy(instance._state)
+    mine._state.fields_cache = dict(instance._state.fields_cache)
+    return mine
 
 
 def modules_with_items(*, version: CourseVersion) -> list[Module]:
-    """Modules in order, each with `.items`: its lessons and exercises interleaved by position."""
+    """Modules in order, each with `.items`: its lessons and exercises interleaved by position.
+    Shared by every request of this process: read, never change."""
+    return _memo(version, ("modules",), lambda: _modules_with_items(version))
+
+
+def _modules_with_items(version: CourseVersion) -> list[Module]:
     modules = list(
         Module.objects.filter(version=version).prefetch_related(
             Prefetch(
@@ -87,22 +136,39 @@ def modules_with_items(*, version: CourseVersion) -> list[Module]:
 
 
 def lesson_get(*, version: CourseVersion, slug: str) -> Lesson:
-    lesson = Lesson.objects.select_related("module").filter(version=version, slug=slug).first()
+    lesson = _memo(
+        version,
+        ("lesson", slug),
+        lambda: Lesson.objects.select_related("module").filter(version=version, slug=slug).first(),
+    )
     if lesson is None:
         raise Http404("No such lesson in this course.")
-    return lesson
+    return _private(lesson)
 
 
 def exercise_get(*, version: CourseVersion, slug: str) -> Exercise:
-    exercise = Exercise.objects.select_related("module", "version__course").filter(version=version, slug=slug).first()
+    exercise = _memo(
+        version,
+        ("exercise", slug),
+        lambda: Exercise.objects.select_related("module", "lesson").filter(version=version, slug=slug).first(),
+    )
     if exercise is None:
         raise Http404("No such exercise in this course.")
+    exercise = _private(exercise)
+    exercise.version = version  # the caller's: its status and course are current
     return exercise
+
+
+def lesson_exercises(*, version: CourseVersion, lesson: Lesson) -> list[Exercise]:
+    """The exercises a lesson leads to, in order (kept like the rest of the version)."""
+    return _memo(version, ("lesson-exercises", lesson.pk), lambda: list(lesson.exercises.all()))
 
 
 def reading_order(*, version: CourseVersion) -> list[tuple[str, object]]:
     """Every lesson and exercise in course order: drives previous/next links."""
-    return [item for module in modules_with_items(version=version) for item in module.items]
+    return _memo(
+        version, ("order",), lambda: [item for module in modules_with_items(version=version) for item in module.items]
+    )
 
 
 def progress_by_slug(*, user, course: Course) -> dict[str, ExerciseProgress]:
@@ -178,8 +244,13 @@ def policies_for_course(*, course: Course) -> dict[str, policies.EffectivePolicy
     later version dropped still has submissions to grade). Two queries (three while nothing is
     published)."""
     rows = policy_rows(course=course)
-    version_id = course.published_version_id or course.versions.order_by("-number").values_list("pk", flat=True).first()
-    slugs = list(Exercise.objects.filter(version_id=version_id).values_list("slug", flat=True)) if version_id else []
+    if course.published_version is not None:
+        slugs = [item.slug for kind, item in reading_order(version=course.published_version) if kind == "exercise"]
+    else:
+        version_id = course.versions.order_by("-number").values_list("pk", flat=True).first()
+        slugs = (
+            list(Exercise.objects.filter(version_id=version_id).values_list("slug", flat=True)) if version_id else []
+        )
     base = rows.get("")
     out = {"": policies.effective(base, None)}
     for slug in [*slugs, *(s for s in rows if s and s not in slugs)]:

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,6 +11,7 @@ def membership_enroll(*, user, course: Course) -> Membership:
     membership, _ = Membership.objects.get_or_create(
         user=user, course=course, defaults={"role": Membership.Role.STUDENT}
     )
+    _forget(user, course)
     return membership
 
 
@@ -19,14 +22,30 @@ def membership_set_role(*, user, course: Course, role: str) -> Membership:
     if not created and membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])
+    _forget(user, course)
     return membership
+
+
+def _forget(user, course: Course) -> None:
+    """Drop the membership the selectors kept on this user object (courses.selectors._membership)."""
+    getattr(user, "_course_memberships", {}).pop(course.pk, None)
+
+
+TOUCH_EVERY = timedelta(minutes=5)  # "active this week" needs no finer clock than this
 
 
 def membership_touch(*, membership: Membership | None, kind: str, slug: str) -> None:
     """Remember the lesson or exercise a member opened last ("continue where you left off")."""
     if membership is None:
         return
-    Membership.objects.filter(pk=membership.pk).update(last_kind=kind, last_slug=slug, last_seen_at=timezone.now())
+    now = timezone.now()
+    if (
+        (membership.last_kind, membership.last_slug) == (kind, slug)
+        and membership.last_seen_at
+        and now - membership.last_seen_at < TOUCH_EVERY
+    ):
+        return  # a reload: one write per page view was a write per request under load
+    Membership.objects.filter(pk=membership.pk).update(last_kind=kind, last_slug=slug, last_seen_at=now)
 
 
 @transaction.atomic

@@ -110,7 +110,7 @@ def lesson_detail(request, slug, lesson_slug):
     prev_item = order[index - 1] if index > 0 else None
     next_item = order[index + 1] if index + 1 < len(order) else None
     services.membership_touch(membership=membership, kind="lesson", slug=lesson.slug)
-    exercises = list(lesson.exercises.all())
+    exercises = selectors.lesson_exercises(version=version, lesson=lesson)
     return render(
         request,
         "frontend/lesson.html",
