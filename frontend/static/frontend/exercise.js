@@ -186,7 +186,9 @@
     ws.onclose = function (e) {
       if (self.done || stream !== self) return;
       if (e.code === 4401 || e.code === 4403) { verdict("error", "Your session ended: reload the page and sign in again."); busy(false); return; }
-      var wait = Math.min(10000, 500 * Math.pow(2, self.retry++));
+      // Doubling waits up to 10 s, each drawn from its upper half: after a deploy every open page
+      // lost its socket at once, and without the spread they would all knock again together.
+      var wait = Math.min(10000, 500 * Math.pow(2, self.retry++)) * (0.5 + Math.random() / 2);
       setPhase("reconnecting", "Connection lost, reconnecting…");
       setTimeout(function () { if (!self.done && stream === self) self.connect(); }, wait);
     };
