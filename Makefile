@@ -16,13 +16,15 @@ MIRROR := $(abspath var/mirror)
 COURSE_ASSETS_DIR ?= $(subst $(eval) ,:,$(strip $(abspath $(firstword $(wildcard ../shared/data /work/shared/data))) $(MIRROR)))
 export COURSE_ASSETS_DIR
 
-.PHONY: help run test test-unit test-e2e lint format bench fuzz-api course-full frontend clean
+.PHONY: help run test test-unit test-e2e lint format bench bench-first bench-web fuzz-api course-full frontend clean
 
 help:
 	@echo "make run    - the whole platform at http://$(HOST):$(PORT) (SQLite, own Redis, worker, flagship course)"
 	@echo "make test   - install test dependencies and run the whole suite (unit, integration, browser)"
 	@echo "make lint   - ruff"
 	@echo "make bench  - grading latency benchmark (bench/grading_latency.py)"
+	@echo "make bench-first - the first learner's Run and Submit after a publish; back-to-back torch jobs"
+	@echo "make bench-web   - lesson and exercise pages under 50 connections against a bare page (wrk)"
 	@echo "make fuzz-api [EXAMPLES=500] - the API's schemathesis contract test, far longer than in the suite"
 	@echo "make course-full EXERCISE=wavenet [FILES=dir] - an exercise's full-size training run ([full])"
 
@@ -66,6 +68,13 @@ format: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	@$(BIN)/python bench/grading_latency.py
+
+bench-first: $(VENV)/.test-installed
+	@$(BIN)/python bench/first_learner.py
+
+bench-web: $(VENV)/.test-installed
+	@tools/system_packages.sh bench
+	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python bench/web.py
 
 EXAMPLES ?= 500
 fuzz-api: $(VENV)/.test-installed

@@ -2,11 +2,13 @@
 # Install the Debian packages From Scratch uses when they are missing and we are allowed to:
 #   bubblewrap - the sandbox for learner code (run and test)
 #   chromium   - the browser tests (test)
+#   wrk        - the web benchmark's load (bench)
 # Without root or apt-get this only says what is missing; `make run` then falls back to unsafe
 # local grading on 127.0.0.1 (and says so), and the browser tests report chromium as missing.
 set -u
 want=(bubblewrap)
 [ "${1:-}" = test ] && want+=(chromium)
+[ "${1:-}" = bench ] && want+=(wrk)
 missing=()
 for pkg in "${want[@]}"; do
   bin=$pkg; [ "$pkg" = bubblewrap ] && bin=bwrap
