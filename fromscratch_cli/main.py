@@ -141,6 +141,9 @@ def cmd_submit(args) -> int:
             if kind_ == "queued":
                 total = event.get("total") or 0
                 print(f"  queued (position {event.get('position')}), {total} test(s)")
+            elif kind_ == "restarted":  # the worker was lost mid-run: grading starts again
+                done = 0
+                print(f"  the grading worker was lost; starting again (try {event.get('delivery')})")
             elif kind_ == "test" and isinstance(event.get("result"), dict):
                 done += 1
                 _print_test(event["result"])

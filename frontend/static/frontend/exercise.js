@@ -211,6 +211,11 @@
           if (ev.own_code[slug] === "reference") note("Using the reference solution of " + slug + " (you have not passed it yet).");
         });
       }
+    } else if (t === "restarted") {
+      // The worker grading this was lost mid-run; the same attempt starts again from the first test.
+      this.finished = 0;
+      progress(0, this.total);
+      setPhase("running", "The machine grading this stopped; starting again…");
     } else if (t === "running") {
       setPhase("running", "Running on " + (ev.device === "cuda" ? "a GPU" : "the CPU") + (ev.cpu_fallback ? " (CPU fallback: a smaller configuration)" : "") + "…");
     } else if (t === "test_started") {
