@@ -13,14 +13,18 @@ from grader import services
 DB_RETRY_LIMIT = 5
 
 
-@shared_task(name=contract.RECORD_RESULT, bind=True, acks_late=True, ignore_result=True, max_retries=DB_RETRY_LIMIT)
-def record_result(self, payload: dict) -> None:
+def _retrying(task, write, payload: dict) -> None:
     try:
-        services.submission_record_result(payload=payload)
+        write(payload=payload)
     except (OperationalError, InterfaceError) as exc:
         # The broken connection would fail the retry too: drop it so the next query reconnects.
         close_old_connections()
-        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+        raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
+
+
+@shared_task(name=contract.RECORD_RESULT, bind=True, acks_late=True, ignore_result=True, max_retries=DB_RETRY_LIMIT)
+def record_result(self, payload: dict) -> None:
+    _retrying(self, services.submission_record_result, payload)
 
 
 @shared_task(name=contract.SUBMISSION_STARTED, ignore_result=True)
@@ -51,6 +55,6 @@ def record_reference(payload: dict) -> None:
         services.reference_warmed(content_hash=payload["content_hash"], version_id=payload["warm_version"])
 
 
-@shared_task(name=contract.RECORD_REPLAY, acks_late=True, ignore_result=True)
-def record_replay(payload: dict) -> None:
-    services.replay_record(payload=payload)
+@shared_task(name=contract.RECORD_REPLAY, bind=True, acks_late=True, ignore_result=True, max_retries=DB_RETRY_LIMIT)
+def record_replay(self, payload: dict) -> None:
+    _retrying(self, services.replay_record, payload)
