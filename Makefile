@@ -16,7 +16,7 @@ MIRROR := $(abspath var/mirror)
 COURSE_ASSETS_DIR ?= $(subst $(eval) ,:,$(strip $(abspath $(firstword $(wildcard ../shared/data /work/shared/data))) $(MIRROR)))
 export COURSE_ASSETS_DIR
 
-.PHONY: help run test test-unit test-e2e lint format bench bench-first bench-web fuzz-api course-full frontend clean
+.PHONY: help run test test-unit test-e2e lint format bench bench-first bench-web bench-load bench-workers fuzz-api course-full frontend clean
 
 help:
 	@echo "make run    - the whole platform at http://$(HOST):$(PORT) (SQLite, own Redis, worker, flagship course)"
@@ -25,6 +25,8 @@ help:
 	@echo "make bench  - grading latency benchmark (bench/grading_latency.py)"
 	@echo "make bench-first - the first learner's Run and Submit after a publish; back-to-back torch jobs"
 	@echo "make bench-web   - lesson and exercise pages under 50 connections against a bare page (wrk)"
+	@echo "make bench-load [LEARNERS=50] - simulated learners: pages, Submits, websockets, tutor; lost submissions"
+	@echo "make bench-workers - graded jobs per second with 1, 2 and 4 worker processes"
 	@echo "make fuzz-api [EXAMPLES=500] - the API's schemathesis contract test, far longer than in the suite"
 	@echo "make course-full EXERCISE=wavenet [FILES=dir] - an exercise's full-size training run ([full])"
 
@@ -75,6 +77,13 @@ bench-first: $(VENV)/.test-installed
 bench-web: $(VENV)/.test-installed
 	@tools/system_packages.sh bench
 	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python bench/web.py
+
+LEARNERS ?= 50
+bench-load: $(VENV)/.test-installed
+	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python bench/load.py --learners $(LEARNERS)
+
+bench-workers: $(VENV)/.test-installed
+	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python bench/worker_scaling.py
 
 EXAMPLES ?= 500
 fuzz-api: $(VENV)/.test-installed

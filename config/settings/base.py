@@ -100,7 +100,16 @@ KEY_PREFIX = env.str("FROMSCRATCH_KEY_PREFIX", default="")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": channel_layer_hosts(REDIS_URL), "prefix": f"{KEY_PREFIX}asgi"},
+        "CONFIG": {
+            "hosts": channel_layer_hosts(REDIS_URL),
+            "prefix": f"{KEY_PREFIX}asgi",
+            # channels-redis keeps ONE inbox per server process for all its sockets, and its
+            # default capacity (100) caps that whole inbox: past it, group_send drops messages
+            # silently. With 50 learners on one process, tutor tokens and grading events
+            # overflowed it and verdicts and replies never reached the page (bench/load.py).
+            # Stale messages still expire after 60 s, so this bounds memory, not correctness.
+            "capacity": 10_000,
+        },
     },
 }
 
