@@ -28,6 +28,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from courses.format.tree import load, write
 from courses.format.validate import validate
+from courses.management.commands._references import report_references
 from courses.models import Course, CourseVersion
 
 SKELETON = Path(__file__).resolve().parents[2] / "skeleton"
@@ -256,25 +257,6 @@ class Command(BaseCommand):
                 "the full-size run did not reach its bounds: " + "; ".join(out["unmet"] or [run.verdict])
             )
 
-    def _references(self, version, wait: int) -> None:
-        """Say how far the expected values of `version` are (computed on the workers after the
-        import), waiting up to `wait` seconds for them: the first learner of a ready exercise
-        does not wait for the reference."""
-        from grader.selectors import references_status
-
-        deadline = time.monotonic() + wait
-        while True:
-            status = references_status(version=version)
-            if not status["pending"] or time.monotonic() >= deadline:
-                break
-            time.sleep(1)
-        line = f"expected values: {len(status['ready'])}/{status['total']} exercises ready"
-        if status["pending"]:
-            line += f"; computing on the workers: {', '.join(status['pending'])}"
-        self.stdout.write(line)
-        for failed in status["failed"]:
-            self.stderr.write(f"{failed['slug']}: expected values could not be computed: {failed['error']}")
-
     def do_import(self, path, publish, wait=0, **_):
         from courses.services import CourseInvalid, version_import, version_publish
 
@@ -295,7 +277,7 @@ class Command(BaseCommand):
             version_publish(version=version)
             self.stdout.write(self.style.SUCCESS(f"published {version}"))
         self._fetch_datasets(version.meta.get("datasets") or {})
-        self._references(version, wait)
+        report_references(self, version, wait)
 
     def _version(self, slug, number):
         course = Course.objects.filter(slug=slug).first()
@@ -354,7 +336,7 @@ class Command(BaseCommand):
         v = version_publish(version=self._version(slug, version))
         self.stdout.write(self.style.SUCCESS(f"published {v}"))
         self._fetch_datasets(v.meta.get("datasets") or {})
-        self._references(v, wait)
+        report_references(self, v, wait)
 
     def do_rollback(self, slug, **_):
         from courses.services import version_rollback
