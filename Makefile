@@ -16,7 +16,7 @@ MIRROR := $(abspath var/mirror)
 COURSE_ASSETS_DIR ?= $(subst $(eval) ,:,$(strip $(abspath $(firstword $(wildcard ../shared/data /work/shared/data))) $(MIRROR)))
 export COURSE_ASSETS_DIR
 
-.PHONY: help run test test-unit test-e2e lint format bench bench-first bench-web bench-load bench-workers fuzz-api course-full frontend clean
+.PHONY: help run test test-unit test-e2e lint format bench bench-first bench-web bench-load bench-workers fuzz-api gpu-check course-full frontend clean
 
 help:
 	@echo "make run    - the whole platform at http://$(HOST):$(PORT) (SQLite, own Redis, worker, flagship course)"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-load [LEARNERS=50] - simulated learners: pages, Submits, websockets, tutor; lost submissions"
 	@echo "make bench-workers - graded jobs per second with 1, 2 and 4 worker processes"
 	@echo "make fuzz-api [EXAMPLES=500] - the API's schemathesis contract test, far longer than in the suite"
+	@echo "make gpu-check [ARGS=...] - the GPU path on a GPU host (tools/gpu_check.sh; 'prepare' first where it is offline)"
 	@echo "make course-full EXERCISE=wavenet [FILES=dir] - an exercise's full-size training run ([full])"
 
 $(BIN)/python:
@@ -84,6 +85,9 @@ bench-load: $(VENV)/.test-installed
 
 bench-workers: $(VENV)/.test-installed
 	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python bench/worker_scaling.py
+
+gpu-check:
+	@tools/gpu_check.sh $(ARGS)
 
 EXAMPLES ?= 500
 fuzz-api: $(VENV)/.test-installed

@@ -5,6 +5,7 @@ torch or initialises CUDA."""
 import functools
 import glob
 import os
+import shutil
 import subprocess
 import sys
 
@@ -53,3 +54,27 @@ def gpu_device_nodes() -> tuple[tuple[str, ...], str]:
     if chosen and chosen[1]:
         nodes.insert(0, f"/dev/nvidia{chosen[1]}")
     return tuple(nodes), (chosen[0] if chosen else "")
+
+
+def driver_library_dirs() -> tuple[str, ...]:
+    """The folders of the driver's libcuda.so.1 as this worker's loader finds it: through
+    LD_LIBRARY_PATH first, else through /etc/ld.so.cache (`ldconfig -p`). The sandbox has neither
+    (a cleared environment, no /etc), so launch.py binds these and names them in its
+    LD_LIBRARY_PATH. Empty when the library is nowhere to be found (a CPU host)."""
+    found = []
+    for folder in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
+        if folder and os.path.exists(os.path.join(folder, "libcuda.so.1")):
+            found.append(os.path.realpath(folder))
+    if not found:
+        ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+        try:
+            listing = subprocess.run([ldconfig, "-p"], capture_output=True, text=True, timeout=20).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            listing = ""
+        for line in listing.splitlines():
+            name, _, path = line.strip().partition(" => ")
+            # "libcuda.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcuda.so.1"; a bare
+            # "(libc6)" entry is the 32-bit library.
+            if name.startswith("libcuda.so.1 ") and "libc6," in name and path:
+                found.append(os.path.realpath(os.path.dirname(path)))
+    return tuple(dict.fromkeys(found))

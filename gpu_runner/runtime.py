@@ -15,9 +15,15 @@ _pool = None
 
 
 def sandbox_config() -> SandboxConfig:
-    from gpu_runner.device import gpu_device_nodes
+    from gpu_runner.device import cuda_available, driver_library_dirs, gpu_device_nodes
 
-    nodes, uuid = gpu_device_nodes() if os.path.exists("/dev/nvidiactl") else ((), "")
+    nodes, uuid, lib_dirs = (), "", ()
+    if os.path.exists("/dev/nvidiactl"):
+        # The probe initialises CUDA once on the host, which creates /dev/nvidia-uvm where no
+        # udev rule has (nvidia-modprobe): without that node a sandbox's first allocation fails.
+        cuda_available()
+        nodes, uuid = gpu_device_nodes()
+        lib_dirs = driver_library_dirs()
     # One uid per worker process: RLIMIT_NPROC and leftover zombies are per uid.
     base_uid = int(os.environ.get("GRADER_SANDBOX_UID", "61000"))
     uid = base_uid + 1 + os.getpid() % 2000
@@ -28,6 +34,7 @@ def sandbox_config() -> SandboxConfig:
         gid=uid,
         gpu_nodes=nodes,
         gpu_uuid=uuid,
+        gpu_lib_dirs=lib_dirs,
     )
 
 

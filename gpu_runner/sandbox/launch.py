@@ -32,6 +32,7 @@ from pathlib import Path
 
 from gpu_runner import datasets
 from gpu_runner.sandbox import cgroups, seccomp
+from gpu_runner.sandbox import gpu as gpu_sandbox
 
 HARNESS_DIR = Path(__file__).resolve().parent.parent / "harness"
 STAGE_DIR = Path("/run/fromscratch/stage")
@@ -57,6 +58,10 @@ class SandboxConfig:
     shm_mb: int = 64  # /dev/shm: torch's DataLoader workers share tensors through it
     gpu_nodes: tuple = ()  # e.g. ("/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm")
     gpu_uuid: str = ""
+    # Folders holding the driver's libcuda.so.1 where the loader finds it only through the
+    # worker's LD_LIBRARY_PATH or /etc/ld.so.cache (e.g. /usr/local/nvidia/lib64): the sandbox has
+    # neither, so GPU sandboxes get them bound read-only and named in their LD_LIBRARY_PATH.
+    gpu_lib_dirs: tuple = ()
 
 
 def running_as_root() -> bool:
@@ -259,13 +264,7 @@ class Launcher:
             "TMPDIR",
             "/tmp",
         ]
-        if gpu:
-            for node in c.gpu_nodes:
-                args += ["--dev-bind", node, node]
-            if c.gpu_uuid:
-                args += ["--setenv", "CUDA_VISIBLE_DEVICES", c.gpu_uuid]
-        else:
-            args += ["--setenv", "CUDA_VISIBLE_DEVICES", ""]
+        args += gpu_sandbox.bwrap_args(c, gpu)
         args += [
             "--remount-ro",
             "/dev",
@@ -317,7 +316,12 @@ class Launcher:
                     stdout=out_w,
                     stderr=err_w,
                     pass_fds=(events_w,),
-                    env={**MINIMAL_ENV, "HOME": workdir, "OMP_NUM_THREADS": "1"},
+                    env={
+                        **MINIMAL_ENV,
+                        "HOME": workdir,
+                        "OMP_NUM_THREADS": "1",
+                        **gpu_sandbox.unsafe_env(self.config, gpu),
+                    },
                     cwd=workdir,
                     start_new_session=True,
                 )
