@@ -2,8 +2,8 @@
 
     python bench/web.py [--seconds 15] [--connections 50] [--database-url postgres://...]
 
-Production settings behind a TLS proxy (X-Forwarded-Proto: https), gunicorn with two uvicorn
-workers (the Procfile's default), PostgreSQL, its own Redis, the flagship course, one signed-in
+Production settings behind a TLS proxy (X-Forwarded-Proto: https), gunicorn with uvicorn workers
+(one by default: see --workers), PostgreSQL, its own Redis, the flagship course, one signed-in
 learner. `wrk` (Debian package; `tools/system_packages.sh bench`) drives each page in turn on
 the same server in the same run: the bare page is a Django template of the same size as the
 lesson page, rendered with no database work. Targets: throughput >= 0.8x and p99 <= 1.5x the
@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,9 +89,13 @@ def wrk(url, cookie, seconds, connections) -> tuple[float, float, float]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=10, help="per page per round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=2)
+    # One server process by default: with two, wrk's 50 keep-alive connections are split between
+    # the processes however their accept() calls raced, and a page's figure came out 119 or 62
+    # req/s from one round to the next. The same count serves every page either way.
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/fs_webbench")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -159,12 +164,16 @@ def main():
         (ROOT / "bench" / "web" / "templates" / "bare.html").write_bytes(
             b"{% verbatim %}" + page + b"{% endverbatim %}"
         )
-        rows = []
-        for label, path in PAGES:
-            url = base + path.format(lesson=lesson)
-            wrk(url, cookie, 3, args.connections)  # warm: connections, template caches
-            rows.append((label, *wrk(url, cookie, args.seconds, args.connections)))
-            print(f"  {label}: {rows[-1][1]:.0f} req/s", flush=True)
+        # Interleaved rounds, medians: wrk's connections stay with whichever server process
+        # accepted them, and one uneven split halves a page's figure (seen: 119 then 62 req/s).
+        samples = {label: [] for label, _ in PAGES}
+        for _, path in PAGES:
+            wrk(base + path.format(lesson=lesson), cookie, 3, args.connections)  # warm the caches
+        for round_ in range(args.rounds):
+            for label, path in PAGES:
+                samples[label].append(wrk(base + path.format(lesson=lesson), cookie, args.seconds, args.connections))
+                print(f"  round {round_ + 1}, {label}: {samples[label][-1][0]:.0f} req/s", flush=True)
+        rows = [(label, *(statistics.median(s[i] for s in samples[label]) for i in range(3))) for label, _ in PAGES]
     except BaseException:
         log_text = (var / "web.log").read_text(errors="replace") if (var / "web.log").exists() else ""
         print("server log (last lines):\n" + "\n".join(log_text.splitlines()[-25:]), file=sys.stderr)
@@ -179,7 +188,8 @@ def main():
         shutil.rmtree(ROOT / "bench" / "web" / "templates", ignore_errors=True)
     bare_rps, _, bare_p99 = rows[0][1:]
     print(
-        f"\n{args.connections} connections, {args.seconds} s each, gunicorn x{args.workers} uvicorn workers, {len(page)} bytes\n"
+        f"\n{args.connections} connections, medians of {args.rounds} interleaved rounds of {args.seconds} s per page, "
+        f"gunicorn x{args.workers} uvicorn workers, {len(page)} bytes\n"
     )
     print("| page | req/s | p50 | p99 | throughput vs bare | p99 vs bare |\n|---|---|---|---|---|---|")
     for label, rps, p50, p99 in rows:
