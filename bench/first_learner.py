@@ -120,24 +120,7 @@ def main():
         platform.manage("migrate", "--noinput", "-v0")
         folder = build_course(var / "bench-course")
         publish(platform, folder, 0, warm=False)
-        platform.manage(
-            "shell",
-            "-c",
-            "from accounts.models import User; from courses.models import Course; from courses.services import membership_enroll;"
-            "u = User.objects.create_user('bench', 'bench@example.org', 'bench-password');"
-            "membership_enroll(user=u, course=Course.objects.get(slug='bench'))",
-        )
-        port = 8766
-        platform.start(
-            "web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/accounts/login/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        base = platform.learner_and_web(8766)
         client = Learner(base)
         client.login("bench@example.org", "bench-password")
         platform.env["GRADER_WARM_DEPTH"] = "2"

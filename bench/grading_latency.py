@@ -94,6 +94,28 @@ class Platform:
         proc.terminate()
         proc.wait(30)
 
+    def learner_and_web(self, port: int) -> str:
+        """The benchmark learner (bench@example.org, enrolled in the bench course) and daphne on
+        `port`, answering; returns its base URL."""
+        self.manage(
+            "shell",
+            "-c",
+            "from accounts.models import User; from courses.models import Course; from courses.services import membership_enroll;"
+            "u = User.objects.create_user('bench', 'bench@example.org', 'bench-password');"
+            "membership_enroll(user=u, course=Course.objects.get(slug='bench'))",
+        )
+        self.start(
+            "web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/accounts/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        return base
+
     def worker(self, warm: bool):
         self.start(
             "worker",
@@ -220,24 +242,7 @@ def main():
         platform.manage("migrate", "--noinput", "-v0")
         folder = build_course(var / "bench-course")
         platform.manage("course", "import", str(folder), "--publish")
-        platform.manage(
-            "shell",
-            "-c",
-            "from accounts.models import User; from courses.models import Course; from courses.services import membership_enroll;"
-            "u = User.objects.create_user('bench', 'bench@example.org', 'bench-password');"
-            "membership_enroll(user=u, course=Course.objects.get(slug='bench'))",
-        )
-        port = 8765
-        platform.start(
-            "web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/accounts/login/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        base = platform.learner_and_web(8765)
         client = Client(base)
         client.login("bench@example.org", "bench-password")
         cases = [

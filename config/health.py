@@ -9,7 +9,6 @@ The worker ping is a broadcast on the broker that every worker answers; its outc
 for `HEALTHZ_PING_SECONDS`, so a flood of /healthz requests costs the broker one ping per window.
 """
 
-import hmac
 import time
 
 import redis
@@ -18,6 +17,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+
+from config.tokens import bearer_matches
 
 PING_KEY = "healthz:worker"  # the last ping's check, fresh for HEALTHZ_PING_SECONDS
 LAST_KEY = "healthz:worker:last"  # the same, kept longer, for callers that lose the race below
@@ -87,10 +88,7 @@ def _may_see_details(request) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
         return True
-    token = settings.HEALTHZ_TOKEN
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    # An empty token means token access is off, not "an empty bearer is accepted".
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return bearer_matches(request, settings.HEALTHZ_TOKEN)
 
 
 @never_cache

@@ -49,6 +49,17 @@ def run_job(job: dict) -> None:
         _run_and_report(app, job, sid, attempt, deliveries)
 
 
+def _send_reference(app, job, payload, **extra) -> None:
+    """The reference observations a job computed, to `grader.record_reference` (the cache)."""
+    record = {
+        "content_hash": job["exercise"]["content_hash"],
+        "reference_device": payload.get("reference_device") or payload.get("device") or "cpu",
+        "reference_events": payload.get("reference_events") or [],
+        **extra,
+    }
+    app.send_task(contract.RECORD_REFERENCE, args=[record], queue=contract.QUEUE_GRADER)
+
+
 def _run_and_report(app, job, sid, attempt, deliveries=1) -> None:
     if job.get("reply_to"):
         # A check someone is waiting for (the tutor's leak check): answer on a Redis list, not
@@ -60,17 +71,7 @@ def _run_and_report(app, job, sid, attempt, deliveries=1) -> None:
         client.rpush(job["reply_to"], json.dumps(payload))
         client.expire(job["reply_to"], 300)
         if payload.get("reference_events") and job.get("exercise", {}).get("content_hash"):
-            app.send_task(
-                contract.RECORD_REFERENCE,
-                args=[
-                    {
-                        "content_hash": job["exercise"]["content_hash"],
-                        "reference_device": payload["reference_device"],
-                        "reference_events": payload["reference_events"],
-                    }
-                ],
-                queue=contract.QUEUE_GRADER,
-            )
+            _send_reference(app, job, payload)
         return
     if job.get("kind") == "reference" and sid is None:
         # A warm-up after a publish: the reference alone, its observations (or why it could not
@@ -78,14 +79,8 @@ def _run_and_report(app, job, sid, attempt, deliveries=1) -> None:
         payload = execute(
             job, pool=runtime.pool(), data_dir=settings.DATASET_CACHE_DIR, mirror_dir=settings.COURSE_ASSETS_DIR
         )
-        record = {
-            "content_hash": job["exercise"]["content_hash"],
-            "reference_device": payload.get("reference_device") or payload.get("device") or "cpu",
-            "reference_events": payload.get("reference_events") or [],
-            "error": payload.get("dataset_error") or payload.get("infrastructure_error") or "",
-            "warm_version": job.get("warm_version"),
-        }
-        app.send_task(contract.RECORD_REFERENCE, args=[record], queue=contract.QUEUE_GRADER)
+        error = payload.get("dataset_error") or payload.get("infrastructure_error") or ""
+        _send_reference(app, job, payload, error=error, warm_version=job.get("warm_version"))
         return
     if job.get("report_outcome") is not None:
         # A staff replay (a candidate version against a past submission): graded exactly like a

@@ -2,6 +2,13 @@
 database (submissions) and from a folder on disk (`manage.py course test`)."""
 
 
+def wall_seconds(spec: dict) -> float:
+    """The longest a run of this exercise may take: its own limit or its CPU fallback's."""
+    return max(
+        float(spec["resources"].get("wall_seconds", 20)), float((spec.get("cpu_fallback") or {}).get("wall_seconds", 0))
+    )
+
+
 def build_job(
     *,
     spec: dict,

@@ -1,11 +1,10 @@
 """`/metrics` (insights/metrics.py): for a Prometheus holding METRICS_TOKEN, or a superuser."""
 
-import hmac
-
 from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 
+from config.tokens import bearer_matches
 from insights.metrics import CONTENT_TYPE, scrape
 
 REFUSAL = "metrics need Authorization: Bearer <METRICS_TOKEN> or a superuser's session\n"
@@ -15,10 +14,7 @@ def _allowed(request) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_superuser:
         return True
-    token = settings.METRICS_TOKEN
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    # An empty METRICS_TOKEN turns token access off; it never means "an empty bearer will do".
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return bearer_matches(request, settings.METRICS_TOKEN)
 
 
 @never_cache

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from gpu_runner import contract, verdicts
+from grader.jobs import wall_seconds
 from grader.models import ReferenceRun
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def references_warm(*, version) -> int:
             continue
         # One warm-up in flight per exercise content (publishing right after importing asks twice);
         # the key lapses if the job is lost, and the next import or publish starts again.
-        if not cache.add(_key(exercise.content_hash), version.pk, timeout=_wall(exercise.spec) * 3 + 60):
+        if not cache.add(_key(exercise.content_hash), version.pk, timeout=int(wall_seconds(exercise.spec) * 3 + 60)):
             return 0
         job = job_build(exercise=exercise, files={f: "" for f in exercise.spec["files"]}, tests=tests, uses_files={})
         job.update(kind="reference", reference_tests=tests, warm_version=version.pk)
@@ -67,12 +68,6 @@ def reference_warmed(*, content_hash: str, version_id: int | None) -> int:
 
 def _key(content_hash: str) -> str:
     return f"reference-warm:{content_hash}"
-
-
-def _wall(spec: dict) -> int:
-    resources = spec.get("resources") or {}
-    fallback = spec.get("cpu_fallback") or {}
-    return int(max(float(resources.get("wall_seconds", 20)), float(fallback.get("wall_seconds", 0))))
 
 
 def reference_warm_failed(*, content_hash: str, device: str, error: str) -> None:

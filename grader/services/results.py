@@ -15,6 +15,7 @@ from django.utils import timezone
 from courses.services import progress_record
 from gpu_runner import verdicts, wire
 from gpu_runner.events import EventStream, replay, result_event
+from grader.jobs import wall_seconds
 from grader.models import ReferenceRun, Submission
 from grader.services.regrades import grade_record, regrade_fold, regrade_not_gradable
 
@@ -48,18 +49,12 @@ def reference_store(*, content_hash: str, device: str, events: list) -> None:
             row.save(update_fields=["events", "error"])
 
 
-def _wall(spec: dict) -> float:
-    return max(
-        float(spec["resources"].get("wall_seconds", 20)), float((spec.get("cpu_fallback") or {}).get("wall_seconds", 0))
-    )
-
-
 def submission_mark_started(*, submission_id: int, attempt: int) -> bool:
     submission = Submission.objects.select_related("exercise").filter(pk=submission_id).first()
     if submission is None:
         return False
     now = timezone.now()
-    deadline = now + timedelta(seconds=2 * _wall(submission.exercise.spec) + 120)
+    deadline = now + timedelta(seconds=2 * wall_seconds(submission.exercise.spec) + 120)
     return bool(
         Submission.objects.filter(pk=submission_id, attempt=attempt, status=Submission.Status.QUEUED).update(
             status=Submission.Status.RUNNING, started_at=now, deadline_at=deadline

@@ -12,7 +12,7 @@ from courses import selectors as course_selectors
 from gpu_runner import contract
 from gpu_runner.contract import QUEUE_FOR_DEVICE
 from grader import policy_limits, prerequisites
-from grader.jobs import build_job
+from grader.jobs import build_job, wall_seconds
 from grader.models import ReferenceRun, Submission
 from grader.services.errors import PrerequisiteLocked, SubmissionClosed, SubmissionLimited, SubmissionRejected
 from grader.services.files import clean_files
@@ -170,9 +170,7 @@ def _stored_uses_files(submission: Submission) -> dict:
 
 
 def _time_limits(spec: dict) -> tuple[int, int]:
-    wall = max(
-        float(spec["resources"].get("wall_seconds", 20)), float((spec.get("cpu_fallback") or {}).get("wall_seconds", 0))
-    )
+    wall = wall_seconds(spec)
     # The first submission may also run the reference: two sandboxed runs plus start-up.
     soft = int(2 * wall + 60)
     return soft, soft + 30
