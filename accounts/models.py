@@ -1,11 +1,20 @@
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+
+from courses.stamps import StampedQuerySet
+
+
+class StampedUserManager(UserManager.from_queryset(StampedQuerySet)):
+    pass
 
 
 class User(AbstractUser):
     """Learners sign in with their email address; the username is what other people see."""
 
     email = models.EmailField("email address", unique=True)
+
+    # The header of every page shows the user's name: writes drop their cached pages (courses/stamps.py).
+    objects = StampedUserManager()
 
     def __str__(self):
         return self.username

@@ -24,9 +24,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each page beside a bare page of its own size: the exercise page is larger than the lesson page.
 PAGES = [
-    ("bare template, same size", "/bench/bare/"),
+    ("bare template, lesson page's size", "/bench/bare/lesson/"),
     ("lesson page", "/courses/zero-to-gpt/lessons/{lesson}/"),
+    ("bare template, exercise page's size", "/bench/bare/exercise/"),
     ("exercise page", "/courses/zero-to-gpt/exercises/value/"),
 ]
 
@@ -149,21 +151,24 @@ def main():
             start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}"
-        page = None
-        for _ in range(150):
-            try:
-                request = urllib.request.Request(
-                    base + PAGES[1][1].format(lesson=lesson), headers={"Cookie": cookie, "X-Forwarded-Proto": "https"}
-                )
-                page = urllib.request.urlopen(request, timeout=5).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        assert page and b"<html" in page, "the lesson page did not load"
-        (ROOT / "bench" / "web" / "templates").mkdir(exist_ok=True)
-        (ROOT / "bench" / "web" / "templates" / "bare.html").write_bytes(
-            b"{% verbatim %}" + page + b"{% endverbatim %}"
-        )
+        sizes = {}
+        for name, path in (("lesson", PAGES[1][1]), ("exercise", PAGES[3][1])):
+            page = None
+            for _ in range(150):
+                try:
+                    request = urllib.request.Request(
+                        base + path.format(lesson=lesson), headers={"Cookie": cookie, "X-Forwarded-Proto": "https"}
+                    )
+                    page = urllib.request.urlopen(request, timeout=5).read()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            assert page and b"<html" in page, f"the {name} page did not load"
+            sizes[name] = len(page)
+            (ROOT / "bench" / "web" / "templates").mkdir(exist_ok=True)
+            (ROOT / "bench" / "web" / "templates" / f"bare-{name}.html").write_bytes(
+                b"{% verbatim %}" + page + b"{% endverbatim %}"
+            )
         # Interleaved rounds, medians: wrk's connections stay with whichever server process
         # accepted them, and one uneven split halves a page's figure (seen: 119 then 62 req/s).
         samples = {label: [] for label, _ in PAGES}
@@ -186,13 +191,14 @@ def main():
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {dbname}"])
         shutil.rmtree(var, ignore_errors=True)
         shutil.rmtree(ROOT / "bench" / "web" / "templates", ignore_errors=True)
-    bare_rps, _, bare_p99 = rows[0][1:]
     print(
         f"\n{args.connections} connections, medians of {args.rounds} interleaved rounds of {args.seconds} s per page, "
-        f"gunicorn x{args.workers} uvicorn workers, {len(page)} bytes\n"
+        f"gunicorn x{args.workers} uvicorn workers, lesson page {sizes['lesson']} bytes, "
+        f"exercise page {sizes['exercise']} bytes\n"
     )
     print("| page | req/s | p50 | p99 | throughput vs bare | p99 vs bare |\n|---|---|---|---|---|---|")
-    for label, rps, p50, p99 in rows:
+    for i, (label, rps, p50, p99) in enumerate(rows):
+        bare_rps, _, bare_p99 = rows[i - i % 2][1:]  # the bare page of the same size, just before it
         print(f"| {label} | {rps:.0f} | {p50:.1f} ms | {p99:.1f} ms | {rps / bare_rps:.2f}x | {p99 / bare_p99:.2f}x |")
 
 

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from courses.stamps import StampedQuerySet
+
 
 class Course(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
@@ -20,6 +22,8 @@ class Course(models.Model):
         "CourseVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StampedQuerySet.as_manager()  # writes drop cached pages: courses/stamps.py
 
     class Meta:
         ordering = ["title"]
@@ -45,6 +49,8 @@ class CourseVersion(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StampedQuerySet.as_manager()  # writes drop cached pages: courses/stamps.py
 
     class Meta:
         ordering = ["course", "-number"]
@@ -151,6 +157,8 @@ class Membership(models.Model):
     last_slug = models.SlugField(max_length=80, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
+    objects = StampedQuerySet.as_manager()  # writes drop cached pages: courses/stamps.py
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "course"], name="membership_unique")]
 
@@ -173,6 +181,8 @@ class ExerciseProgress(models.Model):
     max_score = models.FloatField(default=0)
     submissions = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StampedQuerySet.as_manager()  # writes drop cached pages: courses/stamps.py
 
     class Meta:
         constraints = [
@@ -223,6 +233,8 @@ class Policy(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StampedQuerySet.as_manager()  # writes drop cached pages: courses/stamps.py
 
     class Meta:
         verbose_name_plural = "policies"

@@ -9,6 +9,11 @@ class GraderConfig(AppConfig):
 
         version_ready.connect(_warm_references, dispatch_uid="grader.warm_references")
 
+        from courses import stamps
+
+        for name in ("Submission", "Draft", "Notice"):
+            stamps.track(self.get_model(name), user="user_id")
+
 
 def _warm_references(sender, version, **kwargs):
     from django.conf import settings

@@ -4,6 +4,8 @@ reference observations."""
 from django.conf import settings
 from django.db import models
 
+from courses.stamps import StampedQuerySet
+
 
 class Submission(models.Model):
     class Kind(models.TextChoices):
@@ -63,6 +65,8 @@ class Submission(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
 
+    objects = StampedQuerySet.as_manager()  # writes drop cached pages: courses/stamps.py
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -87,6 +91,8 @@ class Draft(models.Model):
     exercise_slug = models.SlugField(max_length=80)
     files = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StampedQuerySet.as_manager()  # writes drop cached pages: courses/stamps.py
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "course", "exercise_slug"], name="draft_unique")]
@@ -181,6 +187,8 @@ class Notice(models.Model):
     text = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StampedQuerySet.as_manager()  # writes drop cached pages: courses/stamps.py
 
     class Meta:
         ordering = ["-created_at"]

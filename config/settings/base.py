@@ -82,6 +82,7 @@ TEMPLATES = [
                 "frontend.context_processors.site",
                 "frontend.context_processors.notices",
                 "config.csp.nonce",
+                "frontend.page_cache.csrf",  # after Django's own: one token per page
             ],
         },
     },
@@ -113,13 +114,29 @@ CHANNEL_LAYERS = {
     },
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": f"{KEY_PREFIX}fs",
+
+def redis_caches(url: str) -> dict:
+    """Both caches on one Redis, under FROMSCRATCH_KEY_PREFIX like every other key, so instances
+    sharing a Redis never share rate-limit windows, the health check's cache or pages."""
+    return {
+        "default": {
+            "BACKEND": "config.cache.RedisCache",  # one client per pool: config/cache.py
+            "LOCATION": url,
+            "KEY_PREFIX": f"{KEY_PREFIX}fs",
+        },
+        # Rendered pages and their stamps (frontend/page_cache.py, courses/stamps.py): shared by
+        # every process, so that a worker's write drops the page a web process kept.
+        "pages": {
+            "BACKEND": "config.cache.RedisCache",  # one client per pool: config/cache.py
+            "LOCATION": url,
+            "KEY_PREFIX": f"{KEY_PREFIX}pg",
+        },
     }
-}
+
+
+CACHES = redis_caches(REDIS_URL)
+# Lesson and exercise pages kept rendered per learner, at most this long (0: off).
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

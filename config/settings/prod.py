@@ -3,7 +3,7 @@ one line naming it (see config/env.py)."""
 
 from config.env import ConfigError, channel_layer_hosts, database_config, env, redis_url, require
 from config.settings.base import *  # noqa: F403
-from config.settings.base import CHANNEL_LAYERS, GRADER_UNSAFE_LOCAL, KEY_PREFIX
+from config.settings.base import CHANNEL_LAYERS, GRADER_UNSAFE_LOCAL, redis_caches
 
 DEBUG = False
 DATABASES = {"default": database_config(require("DATABASE_URL", hint="postgres://user:password@host:5432/db"))}
@@ -24,15 +24,7 @@ if env.bool("DJANGO_DB_POOL", default=True):
 REDIS_URL = redis_url(require("REDIS_URL", hint="redis://host:6379/0"))
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = channel_layer_hosts(REDIS_URL)
 CELERY_BROKER_URL = REDIS_URL if not REDIS_URL.startswith("unix://") else "redis+socket://" + REDIS_URL[7:]
-CACHES = {
-    # Under FROMSCRATCH_KEY_PREFIX like every other key, so instances sharing a Redis never share
-    # rate-limit windows or the health check's cache.
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": f"{KEY_PREFIX}fs",
-    }
-}
+CACHES = redis_caches(REDIS_URL)
 
 SECRET_KEY = require(
     "DJANGO_SECRET_KEY",

@@ -8,7 +8,7 @@ import secrets
 os.environ.setdefault("FROMSCRATCH_KEY_PREFIX", f"t{secrets.token_hex(3)}:")
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES, KEY_PREFIX, VAR_DIR, env
+from config.settings.base import DATABASES, KEY_PREFIX, REDIS_URL, VAR_DIR, env, redis_caches
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -22,7 +22,12 @@ STORAGES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: live-server tests and the real Celery worker open their own connections.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{KEY_PREFIX.strip(':')}.sqlite3")}
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate-limit windows per process (each test clears them); pages on the test Redis, shared with
+# the worker and the servers the tests start, as in production.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "pages": redis_caches(REDIS_URL)["pages"],
+}
 GRADER_WARM_POOL = env.bool("GRADER_WARM_POOL", default=False)
 # Off in the suite: most tests walk the cold paths on purpose (a warm-up racing them would make
 # which path ran a matter of timing); grader/tests/test_reference_warmup.py turns it on.

@@ -34,18 +34,19 @@ def _forget(user, course: Course) -> None:
 TOUCH_EVERY = timedelta(minutes=5)  # "active this week" needs no finer clock than this
 
 
-def membership_touch(*, membership: Membership | None, kind: str, slug: str) -> None:
-    """Remember the lesson or exercise a member opened last ("continue where you left off")."""
-    if membership is None:
-        return
+def membership_touch(*, membership_id, kind: str, slug: str, last=None):
+    """Remember the lesson or exercise a member opened last ("continue where you left off").
+    `last` is what was written before, (kind, slug, when), as the caller knows it: the row, or
+    what a cached page kept in the session. Returns the time written, or None for a reload
+    within TOUCH_EVERY, which writes nothing (a write per page view was a write per request
+    under load)."""
+    if membership_id is None:
+        return None
     now = timezone.now()
-    if (
-        (membership.last_kind, membership.last_slug) == (kind, slug)
-        and membership.last_seen_at
-        and now - membership.last_seen_at < TOUCH_EVERY
-    ):
-        return  # a reload: one write per page view was a write per request under load
-    Membership.objects.filter(pk=membership.pk).update(last_kind=kind, last_slug=slug, last_seen_at=now)
+    if last and tuple(last[:2]) == (kind, slug) and last[2] and now - last[2] < TOUCH_EVERY:
+        return None
+    Membership.objects.filter(pk=membership_id).update(last_kind=kind, last_slug=slug, last_seen_at=now)
+    return now
 
 
 @transaction.atomic

@@ -10,6 +10,8 @@ from django.views.decorators.http import require_POST
 from courses import selectors, services
 from courses.models import Membership
 from courses.policies import limits_words, page_words
+from frontend import page_cache
+from frontend.page_cache import cached_page
 from grader import selectors as grader_selectors
 
 Role = Membership.Role
@@ -99,6 +101,7 @@ def learner_context(request, slug):
 
 
 @login_required
+@cached_page
 def lesson_detail(request, slug, lesson_slug):
     course, membership, version = learner_context(request, slug)
     if version is None:
@@ -109,8 +112,10 @@ def lesson_detail(request, slug, lesson_slug):
     index = next(i for i, (kind, item) in enumerate(order) if kind == "lesson" and item.pk == lesson.pk)
     prev_item = order[index - 1] if index > 0 else None
     next_item = order[index + 1] if index + 1 < len(order) else None
-    services.membership_touch(membership=membership, kind="lesson", slug=lesson.slug)
+    page_cache.touch(request, membership, "lesson", lesson.slug)
     exercises = selectors.lesson_exercises(version=version, lesson=lesson)
+    dated = policy_context(course)["dated"] if exercises else {}
+    page_cache.not_after(request, *(d[k] for d in dated.values() for k in ("release_at", "due_at")))
     return render(
         request,
         "frontend/lesson.html",
@@ -123,7 +128,7 @@ def lesson_detail(request, slug, lesson_slug):
             "next": (next_item, item_url(course, *next_item)) if next_item else None,
             "exercises": exercises,
             "tutor_context": {"kind": "lesson", "slug": lesson.slug},
-            "dated": policy_context(course)["dated"] if exercises else {},
+            "dated": dated,
             "scoreboard": grader_selectors.scoreboard(user=request.user, course=course, rows=lesson.scoreboard)
             if lesson.scoreboard
             else [],

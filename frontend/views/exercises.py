@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 from courses import selectors as course_selectors
 from courses.models import Membership
 from courses.policies import page_words
+from frontend import page_cache
+from frontend.page_cache import cached_page
 from frontend.views.body import read_json
 from frontend.views.courses import item_url, learner_context
 from frontend.views.staff_engine import staff_extras
@@ -85,6 +87,7 @@ def _dataset_problem(exercise) -> str:
 
 
 @login_required
+@cached_page
 def exercise_detail(request, slug, exercise_slug):
     course, membership, version = learner_context(request, slug)
     if version is None:
@@ -95,6 +98,7 @@ def exercise_detail(request, slug, exercise_slug):
     is_instructor = course_selectors.has_role(user=request.user, course=course, role=Membership.Role.INSTRUCTOR)
     policy = course_selectors.policy_for(course=course, exercise_slug=exercise.slug)
     dates = page_words(policy, timezone.now())
+    page_cache.not_after(request, dates["release_at"], dates["due_at"])
     if dates["opens"] and not policy_limits.exempt(user=request.user, course=course):
         return render(
             request, "frontend/exercise_locked.html", {"course": course, "exercise": exercise, "opens": dates}
@@ -129,9 +133,7 @@ def exercise_detail(request, slug, exercise_slug):
     )
     order = course_selectors.reading_order(version=version)
     index = next(i for i, (kind, item) in enumerate(order) if kind == "exercise" and item.pk == exercise.pk)
-    from courses.services import membership_touch
-
-    membership_touch(membership=membership, kind="exercise", slug=exercise.slug)
+    page_cache.touch(request, membership, "exercise", exercise.slug)
     progress = course_selectors.progress_by_slug(user=request.user, course=course).get(exercise.slug)
     page = {
         "files": files,
@@ -151,6 +153,10 @@ def exercise_detail(request, slug, exercise_slug):
         "course": course.slug,
         "limits": policy_limits.learner_limits(user=request.user, exercise=exercise, policy=policy),
     }
+    window, gpu = page["limits"]["window"] or {}, page["limits"]["gpu"] or {}
+    if window.get("retry_after"):
+        page_cache.skip(request)  # a countdown: true only now
+    page_cache.not_after(request, window.get("next_at"), gpu.get("resets_at"))
     return render(
         request,
         "frontend/exercise.html",
