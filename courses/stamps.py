@@ -13,7 +13,7 @@ then reads) would be served the page from before.
 
 Every way of writing bumps, so a new write path cannot forget: save() and delete() through
 signals, QuerySet.update() and bulk_create() through `StampedQuerySet`. Each app declares its
-models in its AppConfig.ready(); tests/test_page_cache.py fails for a model that has a user or a
+models in its AppConfig.ready(); frontend/tests/test_page_cache.py fails for a model that has a user or a
 course and is neither tracked nor listed in UNTRACKED with the reason.
 """
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 SITE_KEY = "stamp:site"
 ALIAS = "pages"  # settings.CACHES: shared by every process (a worker's bump must reach the web)
 
-# model label -> why no learner page shows its rows (the check in tests/test_page_cache.py).
+# model label -> why no learner page shows its rows (the check in frontend/tests/test_page_cache.py).
 UNTRACKED = {
     "accounts.ApiToken": "only the token page lists them, and it is not cached",
     "courses.AuthoringWorkspace": "the instructor's draft; learners read published versions",
