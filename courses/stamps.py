@@ -135,7 +135,7 @@ class StampedQuerySet(models.QuerySet):
         if frozenset(kwargs) <= _quiet.get(model, frozenset()) or not tracked(model):
             return super().update(**kwargs)
         field = _user_field.get(model)
-        user_ids = set(self.values_list(field, flat=True).distinct()) if field else set()
+        user_ids = set(self.order_by().values_list(field, flat=True).distinct()) if field else set()
         count = super().update(**kwargs)
         if count:
             changed(model, user_ids=user_ids)
