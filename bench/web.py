@@ -159,7 +159,14 @@ def main():
                     request = urllib.request.Request(
                         base + path.format(lesson=lesson), headers={"Cookie": cookie, "X-Forwarded-Proto": "https"}
                     )
-                    page = urllib.request.urlopen(request, timeout=5).read()
+                    with urllib.request.urlopen(request, timeout=5) as answer:
+                        page = answer.read()
+                        csrf = [
+                            c.split(";")[0] for c in answer.headers.get_all("Set-Cookie") or [] if "csrftoken=" in c
+                        ]
+                    if csrf and "csrftoken=" not in cookie:
+                        # What a browser holds after its first page: the session and the CSRF cookie.
+                        cookie += "; " + csrf[0]
                     break
                 except OSError:
                     time.sleep(0.2)
