@@ -37,8 +37,11 @@ def _limits(resources: dict) -> dict:
 class LiveGrader:
     """Turns the harness's raw events into learner-facing events as they arrive."""
 
-    def __init__(self, tests, reference_summary, stream):
+    def __init__(self, tests, reference_summary, stream, stop_once_failed=None):
         self.tests = {t["id"]: t for t in tests}
+        # `course test --fail-fast`: a candidate that must fail stops once it has failed one
+        # test and every test in this list (its mutant's `fails`). None: run every test.
+        self.stop_once_failed = None if stop_once_failed is None else set(stop_once_failed)
         self.order = [t["id"] for t in tests]
         self.ref = reference_summary
         self.stream = stream
@@ -54,7 +57,7 @@ class LiveGrader:
         t = event.get("t")
         if t == "test" and event.get("test") in self.tests and self.stream is None:
             self._judge(event["test"])
-            return self._all_remaining_blocked()
+            return self._all_remaining_blocked() or self._failed_enough()
         if self.stream is None:
             return False
         if t == "start" and event.get("test") in self.tests:
@@ -65,7 +68,7 @@ class LiveGrader:
             self._flush_metrics(force=True)
             row = self._judge(event["test"])
             self.stream.emit("test", result=row, index=self.order.index(row["id"]), total=len(self.order))
-            return self._all_remaining_blocked()
+            return self._all_remaining_blocked() or self._failed_enough()
         elif t == "syntax":
             self.stream.emit("syntax", message=verdicts.syntax_message(event.get("error") or {}))
         elif t == "metric":
@@ -140,6 +143,12 @@ class LiveGrader:
         (skipped), so there is no point spending minutes on, say, a training run."""
         remaining = [tid for tid in self.order if tid not in self.status]
         return bool(remaining) and all(self._blocked(tid) for tid in remaining)
+
+    def _failed_enough(self) -> bool:
+        if self.stop_once_failed is None or len(self.status) == len(self.order):
+            return False
+        failed = {tid for tid, status in self.status.items() if status != "passed"}
+        return bool(failed) and self.stop_once_failed <= failed
 
     def _flush_metrics(self, force=False):
         now = time.monotonic()
@@ -330,7 +339,7 @@ def _execute(job, *, pool, data_dir, mirror_dir, stream, payload):
     ref_summary = verdicts.summarize(reference_events)
     if stream is not None:
         stream.emit("running", device=device, cpu_fallback=bool(payload.get("cpu_fallback")), total=len(tests))
-    live = LiveGrader(tests, ref_summary, stream)
+    live = LiveGrader(tests, ref_summary, stream, stop_once_failed=job.get("stop_once_failed"))
     run = _run(pool, job, files=job["files"], tests=tests, device=device, config=config, on_event=live.on_event)
     if stream is not None:
         live._flush_metrics(force=True)

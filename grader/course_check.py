@@ -54,8 +54,10 @@ def _grade(payload) -> dict:
 
 
 def check_exercise(
-    tree: CourseTree, spec: dict, ex: dict, *, pool, data_dir, mirror_dir="", progress=None
+    tree: CourseTree, spec: dict, ex: dict, *, pool, data_dir, mirror_dir="", progress=None, fail_fast=False
 ) -> list[Row]:
+    """`fail_fast`: a starter or mutant stops once it has failed a test and every test its `fails`
+    names, rather than running the rest (a mutant caught by the first test need not train)."""
     bundle = _exercise_files(tree, ex)
     support = _support(tree, spec, ex, bundle)
     tests = [{**t, "name": t["title"]} for t in ex["tests"]]
@@ -128,7 +130,10 @@ def check_exercise(
         files = {**bundle["solution"], **mutant_sources(mutant, bundle)}
         candidates.append((f"mutant:{mutant['name']}", files, mutant.get("fails") or []))
     for name, files, must_fail in candidates:
-        payload = execute(job(files, reference), pool=pool, data_dir=data_dir, mirror_dir=mirror_dir)
+        candidate = job(files, reference)
+        if fail_fast:
+            candidate["stop_once_failed"] = list(must_fail)
+        payload = execute(candidate, pool=pool, data_dir=data_dir, mirror_dir=mirror_dir)
         result = _grade(payload)
         statuses = {t["id"]: t["status"] for t in result["tests"]}
         passed = sum(s == "passed" for s in statuses.values())
@@ -144,6 +149,9 @@ def check_exercise(
         else:
             first_fail = next((t for t in failed_tests if t["status"] in ("failed", "error")), failed_tests[0])
             detail = f"{first_fail['id']}: {first_fail['message'].splitlines()[0] if first_fail['message'] else first_fail['status']}"
+        ran = {e.get("test") for e in payload.get("learner_events") or [] if e.get("t") == "test"}
+        if fail_fast and payload.get("gradable", True) and len(ran) < len(tests):
+            detail += f" (stopped after {len(ran)} of {len(tests)} tests)"
         rows.append(
             Row(
                 ex["slug"], name, "fail", ok, passed, len(tests), detail, payload["finished_at"] - payload["started_at"]

@@ -1,6 +1,8 @@
 """The instructor's command line, end to end: new -> validate -> test -> import -> export ->
 import (same hash) -> publish/rollback; versions keep learners' submissions pointing where they were."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -88,6 +90,24 @@ def test_course_test_runs_references_starters_and_mutants(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "4 runs over 1 exercises" in out and "0 miss(es)" in out
     assert "mutant:off_by_one" in out and "expected 1.25, got 1.66667" in out
+
+
+@pytest.mark.sandbox
+def test_course_test_fail_fast_stops_a_caught_mutant_and_still_finds_a_survivor(tmp_path, capsys):
+    folder = make_course_folder(tmp_path / "c")
+    call_command("course", "test", str(folder), "--fail-fast")
+    out = capsys.readouterr().out
+    assert "0 miss(es)" in out
+    # Caught by the first test: the other two never ran. off_by_one must fail test_variance, the
+    # second, so it ran that far.
+    assert re.search(r"mutant:integer_division .* \(stopped after 1 of 3 tests\)", out), out
+    assert re.search(r"mutant:off_by_one .* \(stopped after 2 of 3 tests\)", out), out
+    (folder / "modules/01-basics/exercises/mean/mutants/harmless.py").write_text(
+        (folder / "modules/01-basics/exercises/mean/solution/stats.py").read_text() + "\n# only a comment differs\n"
+    )
+    with pytest.raises(CommandError, match="1 miss"):
+        call_command("course", "test", str(folder), "--fail-fast")
+    assert "passes every test: the tests do not catch this" in capsys.readouterr().out
 
 
 @pytest.mark.sandbox

@@ -48,6 +48,11 @@ class Command(BaseCommand):
         p.add_argument("path")
         p.add_argument("--exercise", default=None)
         p.add_argument("--jobs", type=int, default=None, help="exercises checked at once (default: one per CPU)")
+        p.add_argument(
+            "--fail-fast",
+            action="store_true",
+            help="stop each starter and mutant at its first failing test (and those its `fails` names)",
+        )
         p = sub.add_parser("full", help="an exercise's full-size training run ([full]), reporting what it measured")
         p.add_argument("path")
         p.add_argument("--exercise", required=True)
@@ -133,7 +138,7 @@ class Command(BaseCommand):
             )
         )
 
-    def do_test(self, path, exercise, jobs, **_):
+    def do_test(self, path, exercise, jobs, fail_fast=False, **_):
         from gpu_runner import runtime
         from gpu_runner.sandbox.diagnose import sandbox_status
         from gpu_runner.sandbox.launch import Launcher
@@ -175,6 +180,7 @@ class Command(BaseCommand):
                     pool=pool,
                     data_dir=settings.DATASET_CACHE_DIR,
                     mirror_dir=settings.COURSE_ASSETS_DIR,
+                    fail_fast=fail_fast,
                 )
             finally:
                 pool.close()
