@@ -48,11 +48,7 @@ class Command(BaseCommand):
         p.add_argument("path")
         p.add_argument("--exercise", default=None)
         p.add_argument("--jobs", type=int, default=None, help="exercises checked at once (default: one per CPU)")
-        p.add_argument(
-            "--fail-fast",
-            action="store_true",
-            help="stop each starter and mutant at its first failing test (and those its `fails` names)",
-        )
+        p.add_argument("--fail-fast", action="store_true", help="stop each starter and mutant once it fails")
         p = sub.add_parser("full", help="an exercise's full-size training run ([full]), reporting what it measured")
         p.add_argument("path")
         p.add_argument("--exercise", required=True)
