@@ -123,9 +123,7 @@ def release() -> str:
         for app in apps.get_app_configs():  # the project's own apps: their templates and code
             folder = Path(app.path)
             if folder.is_relative_to(root) and ".venv" not in folder.parts:
-                files += sorted(
-                    p for p in folder.rglob("*") if p.suffix in (".py", ".html") and "tests" not in p.parts
-                )
+                files += sorted(p for p in folder.rglob("*") if p.suffix in (".py", ".html") and "tests" not in p.parts)
         files.append(Path(settings.STATIC_ROOT) / "staticfiles.json")  # hashed static names
         for path in files:
             if path.is_file():
