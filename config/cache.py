@@ -13,27 +13,30 @@ A pool and the client over it are thread-safe, so the backends of one process sh
 import threading
 
 from django.core.cache.backends import redis as django_redis
+from django.utils.functional import cached_property
 
 _clients: dict = {}
 _lock = threading.Lock()
 
 
 class _Client(django_redis.RedisCacheClient):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._by_pool = {}
+
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
-        clients = self.__dict__.setdefault("_clients", {})
-        client = clients.get(id(pool))
+        client = self._by_pool.get(id(pool))
         if client is None:
-            client = clients[id(pool)] = self._client(connection_pool=pool)
+            client = self._by_pool[id(pool)] = self._client(connection_pool=pool)
         return client
 
 
 class RedisCache(django_redis.RedisCache):
-    @property
+    @cached_property
     def _cache(self):
         key = (tuple(self._servers), repr(sorted(self._options.items())))
-        client = _clients.get(key)
-        if client is None:
-            with _lock:
-                client = _clients.setdefault(key, _Client(self._servers, **self._options))
-        return client
+        with _lock:
+            if key not in _clients:
+                _clients[key] = _Client(self._servers, **self._options)
+            return _clients[key]

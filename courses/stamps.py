@@ -12,7 +12,7 @@ bumped only after, a request made inside the same transaction (a test's, a servi
 then reads) would be served the page from before.
 
 Every way of writing bumps, so a new write path cannot forget: save() and delete() through
-signals, QuerySet.update() and bulk_create() through `StampedQuerySet`. Each app declares its
+signals, QuerySet.update(), bulk_create() and bulk_update() through `StampedQuerySet`. Each app declares its
 models in its AppConfig.ready(); frontend/tests/test_page_cache.py fails for a model that has a user or a
 course and is neither tracked nor listed in UNTRACKED with the reason.
 """
@@ -94,25 +94,31 @@ def changed(model, rows=(), *, user_ids=()) -> None:
             transaction.on_commit(lambda: _bump(keys), robust=True)
 
 
+def _start(store, key) -> None:
+    """A stamp never set, or evicted, starts from the clock: never from a number an old page carries."""
+    store.add(key, time.time_ns(), timeout=None)
+
+
 def _bump(keys) -> None:
+    store = cache()
     for key in keys:
         try:
             try:
-                cache().incr(key)
-            except ValueError:  # never set, or evicted: start from the clock, never from a number
-                cache().add(key, time.time_ns(), timeout=None)  # an old page could carry
-                cache().incr(key)
+                store.incr(key)
+            except ValueError:
+                _start(store, key)
+                store.incr(key)
         except Exception:  # a cache outage: pages fall back to their time limit
             log.warning("could not bump the page stamp %s", key, exc_info=True)
 
 
 def current(keys: list[str]) -> dict:
-    """The stamps named, each set from the clock if missing (one round trip when all exist)."""
+    """The stamps named, each started if missing (one round trip when all exist)."""
     store = cache()
     got = store.get_many(keys)
     for key in keys:
         if key not in got:
-            store.add(key, time.time_ns(), timeout=None)
+            _start(store, key)
             got[key] = store.get(key)
     return got
 

@@ -136,10 +136,13 @@ def release() -> str:
 def _cacheable(request) -> bool:
     if request.method != "GET" or request.META.get("QUERY_STRING") or request.headers.get("HX-Request"):
         return False
-    if not request.user.is_authenticated:
-        return False
+    return request.user.is_authenticated and not _has_messages(request)
+
+
+def _has_messages(request) -> bool:
+    """Flash messages are shown once, by a render: a page with some is neither served nor kept."""
     messages = getattr(request, "_messages", None)
-    return not (messages is not None and len(messages))  # flash messages are shown once, by a render
+    return messages is not None and len(messages) > 0
 
 
 def _store(request, response, key, now_stamps) -> None:
@@ -149,10 +152,8 @@ def _store(request, response, key, now_stamps) -> None:
         or response.cookies
         or getattr(request, "_page_skip", False)
         or not response.get("Content-Type", "").startswith("text/html")
+        or _has_messages(request)  # the view may have added some
     ):
-        return
-    messages = getattr(request, "_messages", None)
-    if messages is not None and len(messages):
         return
     seconds = settings.PAGE_CACHE_SECONDS
     until = getattr(request, "_page_until", None)

@@ -118,19 +118,12 @@ CHANNEL_LAYERS = {
 def redis_caches(url: str) -> dict:
     """Both caches on one Redis, under FROMSCRATCH_KEY_PREFIX like every other key, so instances
     sharing a Redis never share rate-limit windows, the health check's cache or pages."""
+    # "pages": rendered pages and their stamps (frontend/page_cache.py, courses/stamps.py), shared
+    # by every process so that a worker's write drops the page a web process kept.
+    # config.cache.RedisCache: one client per pool (config/cache.py).
     return {
-        "default": {
-            "BACKEND": "config.cache.RedisCache",  # one client per pool: config/cache.py
-            "LOCATION": url,
-            "KEY_PREFIX": f"{KEY_PREFIX}fs",
-        },
-        # Rendered pages and their stamps (frontend/page_cache.py, courses/stamps.py): shared by
-        # every process, so that a worker's write drops the page a web process kept.
-        "pages": {
-            "BACKEND": "config.cache.RedisCache",  # one client per pool: config/cache.py
-            "LOCATION": url,
-            "KEY_PREFIX": f"{KEY_PREFIX}pg",
-        },
+        alias: {"BACKEND": "config.cache.RedisCache", "LOCATION": url, "KEY_PREFIX": f"{KEY_PREFIX}{prefix}"}
+        for alias, prefix in (("default", "fs"), ("pages", "pg"))
     }
 
 
